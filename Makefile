@@ -1,0 +1,122 @@
+# guest_memfd for Linux 6.1: the workshop's front door. "make help" lists
+# the targets; everything it builds lands in build/ (ignored by git).
+
+ARCH ?= x86_64
+# LANE selects the debugging config on top of the common one:
+#   debug   lockdep, DEBUG_VM, DEBUG_ATOMIC_SLEEP, ... (default)
+#   kasan   debug + KASAN
+#   soak    debug + KASAN + kmemleak
+LANE ?= debug
+# Per-run guest timeout (seconds); a guest still running then is killed
+# and the run fails.
+VM_TIMEOUT ?= 3000
+# Only run the tests whose name matches this extended regex.
+T ?=
+
+ifeq ($(ARCH),arm64)
+  CROSS_COMPILE ?= aarch64-linux-gnu-
+  KIMAGE := arch/arm64/boot/Image
+  KTARGET := Image
+  BUSYBOX := $(CURDIR)/build/deps/busybox-arm64
+else ifeq ($(ARCH),x86_64)
+  CROSS_COMPILE ?=
+  KIMAGE := arch/x86/boot/bzImage
+  KTARGET := bzImage
+  BUSYBOX := /bin/busybox
+else
+  $(error ARCH must be x86_64 or arm64)
+endif
+
+LANE_FRAGS_debug := config/debug.config
+LANE_FRAGS_kasan := config/debug.config config/kasan.config
+LANE_FRAGS_soak  := config/debug.config config/kasan.config config/kmemleak.config
+ifeq ($(LANE_FRAGS_$(LANE)),)
+  $(error LANE must be debug, kasan or soak)
+endif
+FRAGS := config/common.config config/$(ARCH).config $(LANE_FRAGS_$(LANE))
+
+B        := $(CURDIR)/build
+TREE     := $(B)/linux
+OBJ      := $(B)/obj-$(ARCH)-$(LANE)
+HDR      := $(B)/hdr-$(ARCH)
+ST       := $(B)/selftests-$(ARCH)
+INITRD   := $(B)/initramfs-$(ARCH).cpio.gz
+LOGDIR   := $(B)/logs
+LOG      := $(LOGDIR)/test-$(ARCH)-$(LANE).log
+JOBS     ?= $(shell nproc)
+CC_WRAP  := $(if $(shell command -v ccache),ccache )
+KMAKE     = $(MAKE) -C $(TREE) O=$(OBJ) ARCH=$(ARCH) \
+            CROSS_COMPILE=$(CROSS_COMPILE) CC="$(CC_WRAP)$(CROSS_COMPILE)gcc" \
+            -j$(JOBS)
+KUNIT_PY := $(TREE)/tools/testing/kunit/kunit.py
+
+.PHONY: help deps tree export kernel headers selftests initramfs test \
+        test-kasan test-soak check run shell bench clean distclean
+
+help:
+	@echo "guest_memfd for Linux 6.1 - targets:"
+	@echo "  make deps        install the Debian packages the workshop needs"
+	@echo "  make tree        build/linux = base + series/ (git am)"
+	@echo "  make export      series/ = the commits of build/linux since the base"
+	@echo "  make kernel      build the test kernel        (ARCH=x86_64|arm64, LANE=debug|kasan|soak)"
+	@echo "  make selftests   build the KVM selftests, static"
+	@echo "  make test        build what is stale, boot, run the selftests and KUnit, verdict"
+	@echo "  make test-kasan  the same on the KASAN kernel"
+	@echo "  make check       checkpatch, sparse, W=1, per-patch builds, htmldocs"
+	@echo "  make run         boot the patched kernel and run a small KVM guest in it"
+	@echo "  make shell       interactive shell in the booted kernel (tests in /vmtest)"
+	@echo "  make bench       benchmarks (see bench/)"
+	@echo "Variables: ARCH=$(ARCH) LANE=$(LANE) T=<regex> (only these tests)"
+	@echo "           LINUX_SRC=<6.1.y tree> (base other than Debian's linux-source-6.1)"
+
+deps:
+	@scripts/deps.sh
+
+tree: deps
+	@scripts/tree.sh
+
+export:
+	@scripts/export.sh
+
+kernel: tree
+	@scripts/kconfig.sh $(TREE) $(OBJ) $(ARCH) $(FRAGS)
+	@echo "kernel: building $(ARCH)/$(LANE) in $(OBJ)"
+	@$(KMAKE) -s $(KTARGET)
+	@echo "kernel: $(OBJ)/$(KIMAGE)"
+
+headers: tree
+	@$(MAKE) -s -C $(TREE) O=$(HDR) ARCH=$(ARCH) headers_install >/dev/null
+
+selftests: headers
+	@echo "selftests: building KVM selftests for $(ARCH) in $(ST)"
+	@$(MAKE) -s -C $(TREE)/tools/testing/selftests/kvm ARCH=$(ARCH) \
+		CROSS_COMPILE=$(CROSS_COMPILE) OUTPUT=$(ST) EXTRA_CFLAGS=-static \
+		KHDR_INCLUDES="-isystem $(HDR)/usr/include" -j$(JOBS)
+
+initramfs: selftests
+	@scripts/initramfs.sh $(ARCH) $(ST) vmtest/$(ARCH).tests $(BUSYBOX) $(INITRD)
+
+test: kernel initramfs
+	@echo "test: booting $(ARCH)/$(LANE); console log: $(LOG)"
+	@QUIET=$(if $(V),0,1) scripts/boot.sh $(ARCH) \
+		$(OBJ)/$(KIMAGE) $(INITRD) $(LOG) test $(VM_TIMEOUT) \
+		$(if $(T),vmtest.filter=$(T)) || true
+	@python3 scripts/verdict.py $(LOG) --kunit $(KUNIT_PY) --label $(ARCH)-$(LANE)
+
+test-kasan:
+	@$(MAKE) --no-print-directory test LANE=kasan
+
+check: tree
+	@scripts/check.sh
+
+run: kernel initramfs
+	@scripts/boot.sh $(ARCH) $(OBJ)/$(KIMAGE) $(INITRD) $(LOGDIR)/run-$(ARCH).log run 600
+
+shell: kernel initramfs
+	@scripts/boot.sh $(ARCH) $(OBJ)/$(KIMAGE) $(INITRD) $(LOGDIR)/shell-$(ARCH).log shell 0
+
+clean:
+	rm -rf $(B)/obj-* $(B)/hdr-* $(B)/selftests-* $(B)/initramfs-* $(B)/logs
+
+distclean:
+	rm -rf $(B)

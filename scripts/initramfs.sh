@@ -1,0 +1,56 @@
+#!/bin/bash
+# initramfs.sh ARCH SELFTESTS_DIR TESTS_LIST BUSYBOX OUT [EXTRA_DIR]
+# Pack busybox, the static selftests and the vmtest scripts into a
+# gzip'ed newc cpio. EXTRA_DIR (optional) is copied to /vmtest/extra
+# (bench programs, demo VMM, ...).
+set -euo pipefail
+arch=$1 st=$2 list=$3 busybox=$4 out=$5 extra=${6:-}
+here=$(cd "$(dirname "$0")/.." && pwd)
+strip=strip
+[ "$arch" = arm64 ] && strip=aarch64-linux-gnu-strip
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,vmtest/tests}
+cp "$busybox" "$stage/bin/busybox"
+cp "$here/vmtest/init" "$stage/init"
+cp "$here/vmtest/run-tests" "$here/vmtest/demo.sh" "$here/vmtest/bench.sh" \
+	"$stage/vmtest/" 2>/dev/null || true
+[ -n "$extra" ] && [ -d "$extra" ] && cp -r "$extra" "$stage/vmtest/extra"
+
+# Every test program the build produced (ELF executables under $st).
+mapfile -t built < <(cd "$st" && find . -type f -perm -u+x ! -name '*.o' \
+	-printf '%P\n' | sort)
+declare -A listed=()
+: > "$stage/vmtest/tests.list"
+: > "$stage/vmtest/excluded.list"
+while read -r name tmo rest; do
+	case "$name" in ''|'#'*) continue ;; esac
+	listed[$name]=1
+	if [ "$tmo" = - ]; then
+		echo "$name $rest" >> "$stage/vmtest/excluded.list"
+		continue
+	fi
+	if [ ! -x "$st/$name" ]; then
+		echo "initramfs: $name is listed in $list but was not built" >&2
+		exit 1
+	fi
+	echo "$name $tmo $rest" >> "$stage/vmtest/tests.list"
+done < "$list"
+for name in "${built[@]}"; do
+	if [ -z "${listed[$name]:-}" ]; then
+		echo "initramfs: warning: $name is not in $list; runs with timeout 120" >&2
+		echo "$name 120" >> "$stage/vmtest/tests.list"
+	fi
+done
+while read -r name _; do
+	mkdir -p "$stage/vmtest/tests/$(dirname "$name")"
+	$strip -o "$stage/vmtest/tests/$name" "$st/$name"
+done < "$stage/vmtest/tests.list"
+
+(cd "$stage" && find . | sort | cpio --quiet -o -H newc --owner=0:0) |
+	gzip -1 > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "initramfs: $out: $(wc -l < "$stage/vmtest/tests.list") tests," \
+	"$(wc -l < "$stage/vmtest/excluded.list") excluded," \
+	"$(du -h "$out" | cut -f1)"
