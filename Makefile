@@ -100,7 +100,7 @@ test: kernel initramfs
 	@echo "test: booting $(ARCH)/$(LANE); console log: $(LOG)"
 	@QUIET=$(if $(V),0,1) scripts/boot.sh $(ARCH) \
 		$(OBJ)/$(KIMAGE) $(INITRD) $(LOG) test $(VM_TIMEOUT) \
-		$(if $(T),vmtest.filter=$(T)) || true
+		$(if $(T),'vmtest.filter=$(T)') || true
 	@python3 scripts/verdict.py $(LOG) --kunit $(KUNIT_PY) --label $(ARCH)-$(LANE)
 
 test-kasan:

@@ -23,20 +23,31 @@ arm64)
 *) echo "boot: unknown ARCH $arch" >&2; exit 2 ;;
 esac
 qemu+=(-smp "$smp" -m "$mem" -no-reboot -nodefaults -display none
-       -serial mon:stdio -kernel "$kernel" -initrd "$initrd"
-       -append "$append" ${QEMU_EXTRA:-})
+       -kernel "$kernel" -initrd "$initrd" -append "$append" ${QEMU_EXTRA:-})
 mkdir -p "$(dirname "$log")"
 if [ "$mode" = shell ]; then
-	"${qemu[@]}" 2>&1 | tee "$log"
+	"${qemu[@]}" -serial mon:stdio 2>&1 | tee "$log"
 	exit "${PIPESTATUS[0]}"
 fi
+# QEMU writes the console straight into the log; what is shown on stdout is
+# a reader of that file, so nothing on the host side can stall or kill the
+# guest.
+: > "$log"
 if [ "${QUIET:-0}" = 1 ]; then
-	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null 2>&1 | tee "$log" |
-		grep --line-buffered -aE '^(ok|not ok) [0-9]|^vmtest: (booted|done)'
-	rc=${PIPESTATUS[0]}
+	tail -n +1 -F "$log" 2>/dev/null |
+		grep --line-buffered -aE '^(ok|not ok) [0-9]|^vmtest: (booted|done)' &
 else
-	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	tail -n +1 -F "$log" 2>/dev/null &
 fi
+reader=$!
+timeout -k 10 "$tmo" "${qemu[@]}" -chardev file,id=con,path="$log" \
+	-serial chardev:con </dev/null >>"$log.qemu" 2>&1
+rc=$?
+sleep 1
+kill "$reader" 2>/dev/null
+pkill -P $$ tail 2>/dev/null
+wait 2>/dev/null
+if [ -s "$log.qemu" ]; then cat "$log.qemu" >> "$log"; fi
+rm -f "$log.qemu"
 [ $rc = 124 ] && echo "boot: guest killed after ${tmo}s" | tee -a "$log" >&2
 exit $rc

@@ -36,6 +36,7 @@ if [ ${#missing[@]} != 0 ]; then
 fi
 if [ -n "${need_bb:-}" ]; then
 	tmp=$(mktemp -d)
+	chmod 755 "$tmp"	# apt's download user must be able to write there
 	(cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null)
 	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$tmp/x"
 	mkdir -p "$(dirname "$bb_arm64")"
