@@ -50,7 +50,7 @@ KMAKE     = $(MAKE) -C $(TREE) O=$(OBJ) ARCH=$(ARCH) \
             -j$(JOBS)
 KUNIT_PY := $(TREE)/tools/testing/kunit/kunit.py
 
-.PHONY: help deps tree export kernel headers selftests initramfs test \
+.PHONY: help deps tree worktree export kernel headers selftests initramfs test \
         test-kasan test-soak check run shell bench clean distclean
 
 help:
@@ -78,13 +78,17 @@ tree: deps
 export:
 	@scripts/export.sh
 
-kernel: tree
+# The build targets take build/linux as it is when it has work in progress.
+worktree: deps
+	@scripts/tree.sh --use-as-is
+
+kernel: worktree
 	@scripts/kconfig.sh $(TREE) $(OBJ) $(ARCH) $(FRAGS)
 	@echo "kernel: building $(ARCH)/$(LANE) in $(OBJ)"
 	@$(KMAKE) -s $(KTARGET)
 	@echo "kernel: $(OBJ)/$(KIMAGE)"
 
-headers: tree
+headers: worktree
 	@$(MAKE) -s -C $(TREE) O=$(HDR) ARCH=$(ARCH) headers_install >/dev/null
 
 selftests: headers

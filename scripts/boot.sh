@@ -15,7 +15,9 @@ case "$arch" in
 x86_64)
 	qemu=(qemu-system-x86_64 -accel tcg,thread=multi
 	      -cpu EPYC,+svm,+npt -machine q35)
-	append="console=ttyS0 $append" ;;
+	# TCG's TSCs are in sync, but the clocksource watchdog cannot tell
+	# under emulation and would demote the TSC (kvmclock tests need it).
+	append="console=ttyS0 tsc=reliable $append" ;;
 arm64)
 	qemu=(qemu-system-aarch64 -accel tcg,thread=multi
 	      -M virt,virtualization=on,gic-version=3 -cpu max)

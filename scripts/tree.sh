@@ -7,7 +7,8 @@
 # An existing tree is left alone when its commits already are the series;
 # it is rebuilt when it is only behind the series; and it is refused (exit
 # 1) when it has commits or edits that series/ does not have, so that
-# unexported work is never thrown away.
+# unexported work is never thrown away. With --use-as-is (what the build
+# targets use) such a tree is built as it is, with a note.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 tree=${TREE:-$here/build/linux}
@@ -36,6 +37,11 @@ if [ -d "$tree/.git" ]; then
 	fi
 	extra=$(comm -13 <(echo "$want" | sort) <(echo "$have" | sort) | grep -c . || true)
 	if [ -n "$dirty" ] || [ "$extra" != 0 ]; then
+		if [ "${1:-}" = --use-as-is ]; then
+			echo "tree: note: building $tree as it is:" \
+				"${extra} commit(s)${dirty:+ and uncommitted edits} not in series/"
+			exit 0
+		fi
 		echo "tree: $tree has work that series/ does not have" >&2
 		[ -n "$dirty" ] && echo "tree: uncommitted edits:" >&2 && echo "$dirty" >&2
 		[ "$extra" != 0 ] && echo "tree: $extra commit(s) not in series/" >&2
