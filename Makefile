@@ -57,7 +57,7 @@ help:
 	@echo "guest_memfd for Linux 6.1 - targets:"
 	@echo "  make deps        install the Debian packages the workshop needs"
 	@echo "  make tree        build/linux = base + series/ (git am)"
-	@echo "  make export      series/ = the commits of build/linux since the base"
+	@echo "  make export      series/ = the commits of build/linux since the base (UPTO=<rev> to stop earlier)"
 	@echo "  make kernel      build the test kernel        (ARCH=x86_64|arm64, LANE=debug|kasan|soak)"
 	@echo "  make selftests   build the KVM selftests, static"
 	@echo "  make test        build what is stale, boot, run the selftests and KUnit, verdict"
@@ -76,7 +76,7 @@ tree: deps
 	@scripts/tree.sh
 
 export:
-	@scripts/export.sh
+	@scripts/export.sh $(UPTO)
 
 # The build targets take build/linux as it is when it has work in progress.
 worktree: deps

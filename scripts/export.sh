@@ -1,6 +1,6 @@
 #!/bin/bash
-# export.sh: regenerate series/ from the commits of build/linux since the
-# tag "base". The cover letter keeps its subject and prose; its shortlog
+# export.sh [REV]: regenerate series/ from the commits of build/linux
+# from the tag "base" up to REV (default HEAD). The cover letter keeps its subject and prose; its shortlog
 # and diffstat are regenerated.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +13,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git -C "$tree" format-patch -q --zero-commit --no-signature --cover-letter \
-	--subject-prefix="PATCH 6.1.y" -o "$tmp" base..HEAD
+	--subject-prefix="PATCH 6.1.y" -o "$tmp" "base..${1:-HEAD}"
 new_cover=$(ls "$tmp"/0000-*.patch)
 old_cover=$(ls "$series"/0000-*.patch 2>/dev/null | head -1 || true)
 if [ -n "$old_cover" ]; then
