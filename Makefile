@@ -46,6 +46,9 @@ LOGDIR   := $(B)/logs
 LOG      := $(LOGDIR)/test-$(ARCH)-$(LANE).log
 JOBS     ?= $(shell nproc)
 CC_WRAP  := $(if $(shell command -v ccache),ccache )
+# Paths below the checkout hash as relative ones, so that every clone of
+# the project (CI runs in a fresh one) shares the cache.
+export CCACHE_BASEDIR := $(CURDIR)
 KMAKE     = $(MAKE) -C $(TREE) O=$(OBJ) ARCH=$(ARCH) \
             CROSS_COMPILE=$(CROSS_COMPILE) CC="$(CC_WRAP)$(CROSS_COMPILE)gcc" \
             -j$(JOBS)
