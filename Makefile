@@ -55,7 +55,7 @@ KMAKE     = $(MAKE) -C $(TREE) O=$(OBJ) ARCH=$(ARCH) \
 KUNIT_PY := $(TREE)/tools/testing/kunit/kunit.py
 
 .PHONY: help deps tree worktree export kernel headers selftests initramfs test \
-        test-kasan test-soak check run shell bench clean distclean
+        test-kasan check run shell clean distclean
 
 help:
 	@echo "guest_memfd for Linux 6.1 - targets:"
@@ -69,7 +69,6 @@ help:
 	@echo "  make check       checkpatch, sparse, W=1, per-patch builds, htmldocs"
 	@echo "  make run         boot the patched kernel and run a small KVM guest in it"
 	@echo "  make shell       interactive shell in the booted kernel (tests in /vmtest)"
-	@echo "  make bench       benchmarks (see bench/)"
 	@echo "Variables: ARCH=$(ARCH) LANE=$(LANE) T=<regex> (only these tests)"
 	@echo "           LINUX_SRC=<6.1.y tree> (base other than Debian's linux-source-6.1)"
 
