@@ -3,7 +3,7 @@
 # runs apt-get when something is missing). Needs root or sudo.
 set -euo pipefail
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync
-      python3 ccache sparse git xz-utils
+      python3 ccache sparse git xz-utils python3-ply python3-sphinx
       linux-source-6.1
       qemu-system-x86 qemu-system-arm busybox-static
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu)
