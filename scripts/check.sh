@@ -10,6 +10,9 @@
 # Prints a report (also kept in build/logs/check.txt) and exits 1 on any
 # finding. CHECK_SKIP="docs bisect sparse w1" skips parts.
 set -uo pipefail
+# Debian's python3 (with python3-ply for checkpatch's SPDX check and
+# python3-sphinx for htmldocs) must win over a pyenv or venv python3.
+export PATH="/usr/bin:/bin:$PATH"
 here=$(cd "$(dirname "$0")/.." && pwd)
 tree=$here/build/linux
 work=$here/build/check

@@ -14,12 +14,15 @@ run() {
 case "$(uname -m)" in
 x86_64)
 	run x86_64/userspace_io_test "a guest does port I/O; the host VMM answers each KVM_EXIT_IO"
-	run set_memory_region_test "memslots are added, moved and deleted under a running guest"
+	if [ -x /vmtest/tests/x86_64/private_mem_isolation_test ]; then
+		run x86_64/private_mem_isolation_test \
+		    "a KVM_X86_SW_PROTECTED_VM keeps a secret in private memory (guest_memfd); the host reads what is shared and nothing that is private"
+	else
+		run set_memory_region_test "memslots are added, moved and deleted under a running guest"
+	fi
 	;;
 aarch64)
 	run aarch64/psci_test "a guest powers vCPUs on and off through PSCI calls"
 	run set_memory_region_test "memslots are added and deleted under a running guest"
 	;;
 esac
-echo
-echo "== guest_memfd: the core is in wip/ (not in series/ yet)"
