@@ -6,6 +6,7 @@ ARCH ?= x86_64
 #   debug   lockdep, DEBUG_VM, DEBUG_ATOMIC_SLEEP, ... (default)
 #   kasan   debug + KASAN
 #   soak    debug + KASAN + kmemleak
+#   bench   no debugging (what "make bench" boots)
 LANE ?= debug
 # Per-run guest timeout (seconds; a lane takes 9-13 min): a guest still
 # running then is killed and the run fails. Two hung lanes plus cold
@@ -13,6 +14,12 @@ LANE ?= debug
 VM_TIMEOUT ?= 1500
 # Only run the tests whose name matches this extended regex.
 T ?=
+# Tests run at a time in the guest (default 1; see vmtest/run-tests).
+VM_JOBS ?=
+# Seconds of the exerciser in "make test-soak".
+SOAK ?= 600
+# Extra kernel command line for the guest (vmtest.* parameters).
+VM_ARGS ?=
 
 ifeq ($(ARCH),arm64)
   CROSS_COMPILE ?= aarch64-linux-gnu-
@@ -31,8 +38,9 @@ endif
 LANE_FRAGS_debug := config/debug.config
 LANE_FRAGS_kasan := config/debug.config config/kasan.config
 LANE_FRAGS_soak  := config/debug.config config/kasan.config config/kmemleak.config
+LANE_FRAGS_bench := config/bench.config
 ifeq ($(LANE_FRAGS_$(LANE)),)
-  $(error LANE must be debug, kasan or soak)
+  $(error LANE must be debug, kasan, soak or bench)
 endif
 FRAGS := config/common.config config/$(ARCH).config $(LANE_FRAGS_$(LANE))
 
@@ -42,6 +50,8 @@ OBJ      := $(B)/obj-$(ARCH)-$(LANE)
 HDR      := $(B)/hdr-$(ARCH)
 ST       := $(B)/selftests-$(ARCH)
 INITRD   := $(B)/initramfs-$(ARCH).cpio.gz
+# Extra programs packed into the initramfs (/vmtest/extra): the benchmarks.
+EXTRA    := $(B)/extra-$(ARCH)
 LOGDIR   := $(B)/logs
 LOG      := $(LOGDIR)/test-$(ARCH)-$(LANE).log
 JOBS     ?= $(shell nproc)
@@ -55,7 +65,7 @@ KMAKE     = $(MAKE) -C $(TREE) O=$(OBJ) ARCH=$(ARCH) \
 KUNIT_PY := $(TREE)/tools/testing/kunit/kunit.py
 
 .PHONY: help deps tree worktree export kernel headers selftests initramfs test \
-        test-kasan check run shell clean distclean
+        test-kasan test-soak check run shell bench bench-progs bench-run clean distclean
 
 help:
 	@echo "guest_memfd for Linux 6.1 - targets:"
@@ -66,9 +76,11 @@ help:
 	@echo "  make selftests   build the KVM selftests, static"
 	@echo "  make test        build what is stale, boot, run the selftests and KUnit, verdict"
 	@echo "  make test-kasan  the same on the KASAN kernel"
+	@echo "  make test-soak   the exerciser for SOAK=600 s under KASAN, lockdep and kmemleak"
 	@echo "  make check       checkpatch, sparse, W=1, per-patch builds, htmldocs"
 	@echo "  make run         boot the patched kernel and run a small KVM guest in it"
 	@echo "  make shell       interactive shell in the booted kernel (tests in /vmtest)"
+	@echo "  make bench       boot the bench kernel under -icount, run bench/, write bench/results-x86_64.md"
 	@echo "Variables: ARCH=$(ARCH) LANE=$(LANE) T=<regex> (only these tests)"
 	@echo "           LINUX_SRC=<6.1.y tree> (base other than Debian's linux-source-6.1)"
 
@@ -87,9 +99,21 @@ worktree: deps
 
 kernel: worktree
 	@scripts/kconfig.sh $(TREE) $(OBJ) $(ARCH) $(FRAGS)
-	@echo "kernel: building $(ARCH)/$(LANE) in $(OBJ)"
-	@$(KMAKE) -s $(KTARGET)
-	@echo "kernel: $(OBJ)/$(KIMAGE)"
+	@# A no-op kbuild still takes ~12 s; skip it when the tree (commit and
+	@# uncommitted diff), the .config and the compiler are what built the
+	@# image.
+	@key=$$( { git -C $(TREE) rev-parse HEAD; git -C $(TREE) diff HEAD; \
+		cat $(OBJ)/.config; $(CROSS_COMPILE)gcc --version | head -n 1; } | \
+		sha256sum | cut -d' ' -f1); \
+	if [ -f $(OBJ)/$(KIMAGE) ] && [ "$$key" = "$$(cat $(OBJ)/.image.key 2>/dev/null)" ]; then \
+		echo "kernel: $(OBJ)/$(KIMAGE) is up to date"; \
+	else \
+		echo "kernel: building $(ARCH)/$(LANE) in $(OBJ)"; \
+		rm -f $(OBJ)/.image.key; \
+		$(KMAKE) -s $(KTARGET) || exit 1; \
+		echo "$$key" > $(OBJ)/.image.key; \
+		echo "kernel: $(OBJ)/$(KIMAGE)"; \
+	fi
 
 headers: worktree
 	@$(MAKE) -s -C $(TREE) O=$(HDR) ARCH=$(ARCH) headers_install >/dev/null
@@ -100,18 +124,32 @@ selftests: headers
 		CROSS_COMPILE=$(CROSS_COMPILE) OUTPUT=$(ST) EXTRA_CFLAGS=-static \
 		KHDR_INCLUDES="-isystem $(HDR)/usr/include" -j$(JOBS)
 
-initramfs: selftests
-	@scripts/initramfs.sh $(ARCH) $(ST) vmtest/$(ARCH).tests $(BUSYBOX) $(INITRD)
+# The benchmarks are x86_64 programs (their guest is x86 code); "make test"
+# builds them too, so that they cannot rot.
+bench-progs: headers
+ifeq ($(ARCH),x86_64)
+	@$(MAKE) -s -C bench OUT=$(EXTRA)/bench HDR=$(HDR)/usr/include
+endif
+
+initramfs: selftests bench-progs
+	@scripts/initramfs.sh $(ARCH) $(ST) vmtest/$(ARCH).tests $(BUSYBOX) $(INITRD) $(EXTRA)
 
 test: kernel initramfs
 	@echo "test: booting $(ARCH)/$(LANE); console log: $(LOG)"
 	@QUIET=$(if $(V),0,1) scripts/boot.sh $(ARCH) \
-		$(OBJ)/$(KIMAGE) $(INITRD) $(LOG) test $(VM_TIMEOUT) \
-		$(if $(T),'vmtest.filter=$(T)') || true
+		$(OBJ)/$(KIMAGE) $(INITRD) $(LOG) test $(VM_TIMEOUT) vmtest.lane=$(LANE) \
+		$(if $(T),'vmtest.filter=$(T)') $(if $(VM_JOBS),vmtest.jobs=$(VM_JOBS)) \
+		$(VM_ARGS) || true
 	@python3 scripts/verdict.py $(LOG) --kunit $(KUNIT_PY) --label $(ARCH)-$(LANE)
 
 test-kasan:
 	@$(MAKE) --no-print-directory test LANE=kasan
+
+# The exerciser for SOAK seconds on the soak kernel (KASAN, lockdep,
+# kmemleak); the guest scans for leaks at the end and prints them.
+test-soak:
+	@$(MAKE) --no-print-directory test LANE=soak T=private_mem_exerciser \
+		VM_ARGS=vmtest.soak=$(SOAK) VM_TIMEOUT=$$(( $(SOAK) + 1200 ))
 
 check: tree
 	@scripts/check.sh
@@ -122,8 +160,25 @@ run: kernel initramfs
 shell: kernel initramfs
 	@scripts/boot.sh $(ARCH) $(OBJ)/$(KIMAGE) $(INITRD) $(LOGDIR)/shell-$(ARCH).log shell 0
 
+# Benchmarks: the bench lane's kernel (no debugging) on one vCPU under
+# -icount shift=0,sleep=off, so guest time counts instructions and figures
+# repeat from run to run. Not part of any test verdict.
+bench:
+ifneq ($(ARCH),x86_64)
+	$(error make bench: the benchmarks are x86_64 only)
+endif
+	@$(MAKE) --no-print-directory bench-run LANE=bench
+
+bench-run: kernel initramfs
+	@echo "bench: booting $(ARCH)/bench under -icount; console log: $(LOGDIR)/bench-$(ARCH).log"
+	@QEMU_EXTRA="-icount shift=0,sleep=off" VM_SMP=1 QUIET=$(if $(V),0,1) \
+		scripts/boot.sh $(ARCH) $(OBJ)/$(KIMAGE) $(INITRD) \
+		$(LOGDIR)/bench-$(ARCH).log bench $(VM_TIMEOUT) || true
+	@python3 scripts/bench-report.py $(LOGDIR)/bench-$(ARCH).log \
+		bench/results-$(ARCH).md bench/results-$(ARCH).json
+
 clean:
-	rm -rf $(B)/obj-* $(B)/hdr-* $(B)/selftests-* $(B)/initramfs-* $(B)/logs
+	rm -rf $(B)/obj-* $(B)/hdr-* $(B)/selftests-* $(B)/initramfs-* $(B)/extra-* $(B)/logs
 
 distclean:
 	rm -rf $(B)

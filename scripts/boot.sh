@@ -10,16 +10,20 @@ arch=$1 kernel=$2 initrd=$3 log=$4 mode=$5 tmo=$6
 shift 6
 mem=${VM_MEM:-4G}
 smp=${VM_SMP:-2}
+# One vCPU thread per guest CPU, except under -icount, which needs one
+# thread for all (QEMU refuses MTTCG with icount).
+tcg=tcg,thread=multi
+case "${QEMU_EXTRA:-}" in *-icount*) tcg=tcg,thread=single ;; esac
 append="panic=-1 vmtest.mode=$mode $*"
 case "$arch" in
 x86_64)
-	qemu=(qemu-system-x86_64 -accel tcg,thread=multi
+	qemu=(qemu-system-x86_64 -accel $tcg
 	      -cpu EPYC,+svm,+npt -machine q35)
 	# TCG's TSCs are in sync, but the clocksource watchdog cannot tell
 	# under emulation and would demote the TSC (kvmclock tests need it).
 	append="console=ttyS0 tsc=reliable $append" ;;
 arm64)
-	qemu=(qemu-system-aarch64 -accel tcg,thread=multi
+	qemu=(qemu-system-aarch64 -accel $tcg
 	      -M virt,virtualization=on,gic-version=3 -cpu max)
 	append="console=ttyAMA0 $append" ;;
 *) echo "boot: unknown ARCH $arch" >&2; exit 2 ;;
@@ -37,7 +41,7 @@ fi
 : > "$log"
 if [ "${QUIET:-0}" = 1 ]; then
 	tail -n +1 -F "$log" 2>/dev/null |
-		grep --line-buffered -aE '^(ok|not ok) [0-9]|^vmtest: (booted|done)' &
+		grep --line-buffered -aE '^(ok|not ok) [0-9]|^vmtest: (booted|done)|^BENCH' &
 else
 	tail -n +1 -F "$log" 2>/dev/null &
 fi

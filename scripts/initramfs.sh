@@ -24,8 +24,11 @@ mapfile -t built < <(cd "$st" && find . -type f -perm -u+x ! -name '*.o' \
 declare -A listed=()
 : > "$stage/vmtest/tests.list"
 : > "$stage/vmtest/excluded.list"
-while read -r name tmo rest; do
-	case "$name" in ''|'#'*) continue ;; esac
+while read -r entry tmo rest; do
+	case "$entry" in ''|'#'*) continue ;; esac
+	# "name@lane[,lane]" lines replace the plain line in those lanes;
+	# vmtest/run-tests picks them at run time (the initramfs serves all).
+	name=${entry%%@*}
 	listed[$name]=1
 	if [ "$tmo" = - ]; then
 		echo "$name $rest" >> "$stage/vmtest/excluded.list"
@@ -35,7 +38,7 @@ while read -r name tmo rest; do
 		echo "initramfs: $name is listed in $list but was not built" >&2
 		exit 1
 	fi
-	echo "$name $tmo $rest" >> "$stage/vmtest/tests.list"
+	echo "$entry $tmo $rest" >> "$stage/vmtest/tests.list"
 done < "$list"
 for name in "${built[@]}"; do
 	if [ -z "${listed[$name]:-}" ]; then
@@ -43,14 +46,14 @@ for name in "${built[@]}"; do
 		echo "$name 120" >> "$stage/vmtest/tests.list"
 	fi
 done
-while read -r name _; do
+grep -v @ "$stage/vmtest/tests.list" | while read -r name _; do
 	mkdir -p "$stage/vmtest/tests/$(dirname "$name")"
 	$strip -o "$stage/vmtest/tests/$name" "$st/$name"
-done < "$stage/vmtest/tests.list"
+done
 
 (cd "$stage" && find . | sort | cpio --quiet -o -H newc --owner=0:0) |
 	gzip -1 > "$out.tmp"
 mv "$out.tmp" "$out"
-echo "initramfs: $out: $(wc -l < "$stage/vmtest/tests.list") tests," \
+echo "initramfs: $out: $(grep -vc @ "$stage/vmtest/tests.list") tests," \
 	"$(wc -l < "$stage/vmtest/excluded.list") excluded," \
 	"$(du -h "$out" | cut -f1)"

@@ -11,10 +11,19 @@ frags=()
 for f in "$@"; do frags+=("$(realpath "$f")"); done
 set -- "${frags[@]}"
 mkdir -p "$obj"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 cross=
 [ "$arch" = arm64 ] && cross=aarch64-linux-gnu-
+# Generating the config takes ~15 s (tinyconfig builds the kconfig tools
+# in a scratch dir), so it is skipped when nothing it reads changed: the
+# fragments, every Kconfig file of the tree, and the compiler.
+key=$( { echo "$arch"; cat "$@"; "${cross}gcc" --version | head -n 1
+	 find "$src" -name .git -prune -o -name 'Kconfig*' -type f -print0 |
+		sort -z | xargs -0 cat; } | sha256sum | cut -d' ' -f1)
+if [ -f "$obj/.config" ] && [ "$(cat "$obj/.config.key" 2>/dev/null)" = "$key" ]; then
+	exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 mk() { make -s -C "$src" O="$tmp" ARCH="$arch" CROSS_COMPILE="$cross" "$@"; }
 mk tinyconfig >/dev/null
 (cd "$tmp" && "$src/scripts/kconfig/merge_config.sh" -m -O "$tmp" "$tmp/.config" "$@") >"$tmp/merge.log" 2>&1 ||
@@ -41,3 +50,4 @@ if ! cmp -s "$tmp/.config" "$obj/.config"; then
 	cp "$tmp/.config" "$obj/.config"
 	echo "kconfig: wrote $obj/.config"
 fi
+echo "$key" > "$obj/.config.key"

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bench.h: the little the guest_memfd benchmarks share. Only the uAPI
+ * (<linux/kvm.h> of the patched kernel) and libc: the same binaries run on
+ * any kernel with guest_memfd.
+ *
+ * Output, one line per figure:   BENCH <name> <value> <unit>
+ * A baseline of figure X is named X.baseline; bench/report.py pairs them.
+ * Any unexpected result prints  BENCHERR <program>: <what>: <errno text>
+ * and exits 1, so no bogus figure is ever printed.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KIB		1024ul
+#define MIB		(1024ul * KIB)
+#define GIB		(1024ul * MIB)
+#define PAGE		4096ul
+#define REPS		5	/* each figure is the median of REPS runs */
+
+#ifndef KVM_X86_SW_PROTECTED_VM
+#define KVM_X86_SW_PROTECTED_VM	1
+#endif
+
+static const char *bench_prog = "bench";
+
+static inline void __attribute__((noreturn, format(printf, 1, 2)))
+bench_fail(const char *fmt, ...)
+{
+	int err = errno;
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	printf("BENCHERR %s: %s: %s\n", bench_prog, what, strerror(err));
+	fflush(stdout);
+	exit(1);
+}
+
+/* Fail unless @cond holds; errno is reported as it is. */
+#define CHECK(cond, ...) do { if (!(cond)) bench_fail(__VA_ARGS__); } while (0)
+
+static inline void bench_timeout(int sig)
+{
+	(void)sig;
+	errno = ETIME;
+	bench_fail("did not finish in time");
+}
+
+/* Bound the program's run time; the sizes it uses bound its memory. */
+static inline void bench_start(const char *prog, unsigned int max_secs)
+{
+	bench_prog = prog;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGALRM, bench_timeout);
+	alarm(max_secs);
+}
+
+static inline void bench_print(const char *name, double value, const char *unit)
+{
+	printf("BENCH %s %.1f %s\n", name, value, unit);
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static inline double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static inline int kvm_open(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	CHECK(fd >= 0, "open /dev/kvm");
+	return fd;
+}
+
+/* A VM of @type; the /dev/kvm fd is closed again. */
+static inline int vm_create(unsigned long type)
+{
+	int kvm = kvm_open();
+	int vm = ioctl(kvm, KVM_CREATE_VM, type);
+
+	CHECK(vm >= 0, "KVM_CREATE_VM type %lu", type);
+	close(kvm);
+	return vm;
+}
+
+static inline int gmem_create(int vm, uint64_t size)
+{
+	struct kvm_create_guest_memfd args = { .size = size };
+	int fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+
+	CHECK(fd >= 0, "KVM_CREATE_GUEST_MEMFD of %lu bytes",
+	      (unsigned long)size);
+	return fd;
+}
+
+/* A memslot; with @gmem >= 0 it is bound to that guest_memfd at @off. */
+static inline void set_slot(int vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		     void *hva, int gmem, uint64_t off)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = slot,
+		.flags = gmem >= 0 ? KVM_MEM_GUEST_MEMFD : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+		.guest_memfd = gmem >= 0 ? gmem : 0,
+		.guest_memfd_offset = off,
+	};
+
+	CHECK(!ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r),
+	      "KVM_SET_USER_MEMORY_REGION2 slot %u size %lu", slot,
+	      (unsigned long)size);
+}
+
+static inline void set_private(int vm, uint64_t gpa, uint64_t size, int private)
+{
+	struct kvm_memory_attributes a = {
+		.address = gpa,
+		.size = size,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+
+	CHECK(!ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &a),
+	      "KVM_SET_MEMORY_ATTRIBUTES 0x%lx+0x%lx", (unsigned long)gpa,
+	      (unsigned long)size);
+}
+
+static inline void *map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	CHECK(p != MAP_FAILED, "mmap %zu bytes", size);
+	return p;
+}
+
+/*
+ * A field of /proc/meminfo, in kB, with the per-CPU counter deltas folded
+ * in first (each CPU may otherwise hold back up to ~125 pages of change).
+ */
+static inline long meminfo_kb(const char *field)
+{
+	size_t len = strlen(field);
+	char line[256];
+	long kb = -1;
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	FILE *f;
+
+	if (fd >= 0) {
+		/* Without it the figure is only coarser. */
+		if (write(fd, "1", 1) < 0)
+			errno = 0;
+		close(fd);
+	}
+	f = fopen("/proc/meminfo", "r");
+
+	CHECK(f, "open /proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	errno = ENOENT;
+	CHECK(kb >= 0, "/proc/meminfo has no %s", field);
+	return kb;
+}
+
+/* One u64 statistic of a VM or vCPU, by name, from its binary stats fd. */
+static inline uint64_t kvm_stat(int fd, const char *name)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	uint64_t val;
+	uint32_t i;
+	char *descs;
+	int sfd = ioctl(fd, KVM_GET_STATS_FD, NULL);
+
+	CHECK(sfd >= 0, "KVM_GET_STATS_FD");
+	CHECK(pread(sfd, &h, sizeof(h), 0) == sizeof(h), "read stats header");
+	dsize = sizeof(*d) + h.name_size;
+	descs = malloc(dsize * h.num_desc);
+	CHECK(descs, "malloc");
+	CHECK(pread(sfd, descs, dsize * h.num_desc, h.desc_offset) ==
+	      (ssize_t)(dsize * h.num_desc), "read stats descriptors");
+	for (i = 0; i < h.num_desc; i++) {
+		d = (struct kvm_stats_desc *)(descs + i * dsize);
+		if (strcmp(d->name, name))
+			continue;
+		CHECK(pread(sfd, &val, sizeof(val), h.data_offset + d->offset) ==
+		      sizeof(val), "read stat %s", name);
+		free(descs);
+		close(sfd);
+		return val;
+	}
+	errno = ENOENT;
+	bench_fail("no statistic %s", name);
+}
+
+#endif
