@@ -46,7 +46,7 @@ for name in "${built[@]}"; do
 		echo "$name 120" >> "$stage/vmtest/tests.list"
 	fi
 done
-grep -v @ "$stage/vmtest/tests.list" | while read -r name _; do
+cut -d' ' -f1 "$stage/vmtest/tests.list" | cut -d@ -f1 | sort -u | while read -r name; do
 	mkdir -p "$stage/vmtest/tests/$(dirname "$name")"
 	$strip -o "$stage/vmtest/tests/$name" "$st/$name"
 done
