@@ -76,6 +76,11 @@ for c in $commits; do
 	echo "$files" | grep -qE '^(arch/arm64|virt/kvm|include/)' && arches="x86_64 arm64"
 	for a in $arches; do
 		kconfig "$a"
+		# The config was made at the first patch: options that later
+		# patches add (and the test configs enable) are turned on here,
+		# each time, so that every patch builds what they select.
+		"$wt/scripts/config" --file "$work/obj-$a/.config" \
+			-e KVM_SW_PROTECTED_VM -e KVM_RANGE_STORE_KUNIT_TEST
 		if out=$(kb "$a" olddefconfig prepare 2>&1 && kb "$a" $(kvm_dirs "$a") 2>&1); then
 			say "  build $a KVM: ok"
 		else
