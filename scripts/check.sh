@@ -42,6 +42,13 @@ kb() {
 	shift
 	local cross=
 	[ "$arch" = arm64 ] && cross=aarch64-linux-gnu-
+	# The config is made once, from the tree as first checked out: the
+	# options that the series adds (and the test configs enable) are
+	# turned on before every build, so that each patch, and the final
+	# tree after a build at the base, builds what they select. Where the
+	# checked-out tree does not know them, kbuild drops them again.
+	[ -f "$obj/.config" ] && "$wt/scripts/config" --file "$obj/.config" \
+		-e KVM_SW_PROTECTED_VM -e KVM_RANGE_STORE_KUNIT_TEST
 	make -s -C "$wt" O="$obj" ARCH="$arch" CROSS_COMPILE=$cross \
 		CC="${cc/gcc/${cross}gcc}" -j"$jobs" "$@"
 }
@@ -76,11 +83,6 @@ for c in $commits; do
 	echo "$files" | grep -qE '^(arch/arm64|virt/kvm|include/)' && arches="x86_64 arm64"
 	for a in $arches; do
 		kconfig "$a"
-		# The config was made at the first patch: options that later
-		# patches add (and the test configs enable) are turned on here,
-		# each time, so that every patch builds what they select.
-		"$wt/scripts/config" --file "$work/obj-$a/.config" \
-			-e KVM_SW_PROTECTED_VM -e KVM_RANGE_STORE_KUNIT_TEST
 		if out=$(kb "$a" olddefconfig prepare 2>&1 && kb "$a" $(kvm_dirs "$a") 2>&1); then
 			say "  build $a KVM: ok"
 		else
