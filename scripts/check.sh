@@ -47,17 +47,35 @@ kb() {
 	# turned on before every build, so that each patch, and the final
 	# tree after a build at the base, builds what they select. Where the
 	# checked-out tree does not know them, kbuild drops them again.
-	[ -f "$obj/.config" ] && "$wt/scripts/config" --file "$obj/.config" \
-		-e KVM_SW_PROTECTED_VM -e KVM_RANGE_STORE_KUNIT_TEST
+	local o
+	if [ -f "$obj/.config" ]; then
+		for o in $series_opts; do
+			"$wt/scripts/config" --file "$obj/.config" -e "$o"
+		done
+	fi
 	make -s -C "$wt" O="$obj" ARCH="$arch" CROSS_COMPILE=$cross \
 		CC="${cc/gcc/${cross}gcc}" -j"$jobs" "$@"
 }
+# Options that patches of the series add: the config is made once, from
+# the tree as first checked out (the base or patch 1), which does not know
+# them yet, so they are left out of it and turned on by kb() before every
+# build instead.
+series_opts="KVM_SW_PROTECTED_VM KVM_RANGE_STORE_KUNIT_TEST"
 kconfig() {
-	local arch=$1
+	local arch=$1 f frags=()
 	[ -f "$work/obj-$arch/.config" ] && return 0
-	"$here/scripts/kconfig.sh" "$wt" "$work/obj-$arch" "$arch" \
-		"$here/config/common.config" "$here/config/$arch.config" \
-		"$here/config/debug.config" >/dev/null
+	for f in common $arch debug; do
+		grep -vE "^CONFIG_(${series_opts// /|})=" "$here/config/$f.config" \
+			> "$work/$f-$arch.config"
+		frags+=("$work/$f-$arch.config")
+	done
+	# A config that fails would leave kbuild to make a default one,
+	# without KVM: every KVM build would then pass without compiling.
+	if ! "$here/scripts/kconfig.sh" "$wt" "$work/obj-$arch" "$arch" \
+		"${frags[@]}" >/dev/null; then
+		finding "kconfig $arch failed"
+		exit 1
+	fi
 }
 kvm_dirs() { [ "$1" = arm64 ] && echo "virt/kvm/ arch/arm64/kvm/" || echo "virt/kvm/ arch/x86/kvm/"; }
 
@@ -83,7 +101,8 @@ for c in $commits; do
 	echo "$files" | grep -qE '^(arch/arm64|virt/kvm|include/)' && arches="x86_64 arm64"
 	for a in $arches; do
 		kconfig "$a"
-		if out=$(kb "$a" olddefconfig prepare 2>&1 && kb "$a" $(kvm_dirs "$a") 2>&1); then
+		if out=$(kb "$a" olddefconfig prepare 2>&1 && kb "$a" $(kvm_dirs "$a") 2>&1) &&
+		   [ -f "$work/obj-$a/virt/kvm/kvm_main.o" ]; then
 			say "  build $a KVM: ok"
 		else
 			finding "build $a KVM:"
