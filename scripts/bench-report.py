@@ -27,6 +27,9 @@ WHAT = {
     "store_1range": "attribute store, 1 GiB private as 1 range (vs empty)",
     "store_512ranges": "attribute store, 512 x 1 MiB ranges (vs empty)",
     "slot_memory": "kernel memory per bound memslot (vs plain memslot)",
+    "stall_convert_call": "10^6 4 KiB ranges made shared in one call (vs 1 range)",
+    "stall_vcpu_max": "longest vCPU gap during that call (vs no call)",
+    "stall_fragment": "building the 10^6 ranges, 4 KiB calls (vs no-op)",
 }
 
 
