@@ -146,9 +146,11 @@ test-kasan:
 	@$(MAKE) --no-print-directory test LANE=kasan
 
 # The exerciser for SOAK seconds on the soak kernel (KASAN, lockdep,
-# kmemleak); the guest scans for leaks at the end and prints them.
+# kmemleak), then the attribute store's worst case (bench/gmem_stall);
+# the guest scans for leaks at the end and prints them.
 test-soak:
-	@$(MAKE) --no-print-directory test LANE=soak T=private_mem_exerciser \
+	@$(MAKE) --no-print-directory test LANE=soak \
+		T='private_mem_exerciser|gmem_stall' \
 		VM_ARGS=vmtest.soak=$(SOAK) VM_TIMEOUT=$$(( $(SOAK) + 1200 ))
 
 check: tree
