@@ -29,6 +29,15 @@ while read -r entry tmo rest; do
 	# "name@lane[,lane]" lines replace the plain line in those lanes;
 	# vmtest/run-tests picks them at run time (the initramfs serves all).
 	name=${entry%%@*}
+	# A misspelt lane would match no lane: the line would never run.
+	if [ "$name" != "$entry" ]; then
+		for l in $(echo "${entry#*@}" | tr , ' '); do
+			case $l in debug|kasan|soak|bench) ;; *)
+				echo "initramfs: $entry in $list: no lane '$l'" >&2
+				exit 1 ;;
+			esac
+		done
+	fi
 	listed[$name]=1
 	if [ "$tmo" = - ] && [ "$name" != "$entry" ]; then
 		# Skipped in some lanes only: vmtest/run-tests says so there.
