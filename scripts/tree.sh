@@ -100,4 +100,12 @@ for p in $(patches); do
 	fi
 	n=$((n + 1))
 done
+# New commits take the series' author, whom its Signed-off-by lines name
+# (checkpatch wants From: and Signed-off-by: to agree).
+if [ "$n" -gt 0 ] && [ -z "${GIT_AUTHOR_NAME:-}" ]; then
+	author=$(git -C "$tree" log -1 --format=%an)
+	email=$(git -C "$tree" log -1 --format=%ae)
+	git -C "$tree" config user.name "$author"
+	git -C "$tree" config user.email "$email"
+fi
 echo "tree: applied $n patches; $tree is ready"
