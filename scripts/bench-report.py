@@ -30,6 +30,10 @@ WHAT = {
     "stall_convert_call": "10^6 4 KiB ranges made shared in one call (vs 1 range)",
     "stall_vcpu_max": "longest vCPU gap during that call (vs no call)",
     "stall_fragment": "building the 10^6 ranges, 4 KiB calls (vs no-op)",
+    "to_private_1g": "in place: 1 GiB to private, half host-mapped (vs VM ioctl)",
+    "to_shared_1g": "in place: 1 GiB back to shared (vs VM ioctl)",
+    "host_touch": "VMM first touch of a mapped guest_memfd (vs memfd)",
+    "memory_1g": "1 GiB VM, each page private and shared once (vs split layout)",
 }
 
 

@@ -20,6 +20,12 @@ x86_64)
 	else
 		run set_memory_region_test "memslots are added, moved and deleted under a running guest"
 	fi
+	if [ -x /vmtest/extra/bench/gmem_inplace ]; then
+		echo
+		echo "== bench/gmem_inplace: a 1 GiB VM whose memory is one guest_memfd, mapped by the VMM where shared, converted in place (one copy)"
+		timeout -s KILL 600 /vmtest/extra/bench/gmem_inplace </dev/null
+		echo "== bench/gmem_inplace exited with $?"
+	fi
 	;;
 aarch64)
 	run aarch64/psci_test "a guest powers vCPUs on and off through PSCI calls"
