@@ -22,8 +22,8 @@ x86_64)
 	fi
 	if [ -x /vmtest/extra/bench/gmem_inplace ]; then
 		echo
-		echo "== bench/gmem_inplace: a 1 GiB VM whose memory is one guest_memfd, mapped by the VMM where shared, converted in place (one copy)"
-		timeout -s KILL 600 /vmtest/extra/bench/gmem_inplace </dev/null
+		echo "== bench/gmem_inplace: a 256 MiB VM whose memory is one guest_memfd, mapped by the VMM where shared, converted in place (one copy)"
+		timeout -s KILL 300 /vmtest/extra/bench/gmem_inplace demo </dev/null
 		echo "== bench/gmem_inplace exited with $?"
 	fi
 	;;
