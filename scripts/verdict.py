@@ -93,6 +93,26 @@ def parse_kunit(raw_lines, kunit_py):
     return res
 
 
+def print_test_output(lines, name, label, keep=20):
+    """The end of what a failed test printed (its assertion, usually), so
+    that the verdict at the end of a long log says why it failed."""
+    start = None
+    for i, l in enumerate(lines):
+        if l.startswith(f"# running {name} ") or l == f"# running {name}":
+            start = i
+    if start is None:
+        return
+    end = len(lines)
+    for i in range(start + 1, len(lines)):
+        if lines[i].startswith("# running ") or \
+           re.match(rf"not ok \d+ {re.escape(name)}( |$)", lines[i]):
+            end = i
+            break
+    out = [l for l in lines[start + 1:end] if l.strip()][-keep:]
+    for l in out:
+        print(f"{label}  | {l}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -116,6 +136,7 @@ def main():
         else:
             failed += 1
             print(f"{label}FAILED: {name}{rest}")
+            print_test_output(lines, name, label)
     if plan is None:
         print(f"{label}FAILED: no TAP plan in the log (guest did not reach the tests)")
         failed += 1
