@@ -49,10 +49,18 @@ static void param_write(char c)
 	close(fd);
 }
 
+/* An atexit() handler: it reports a failure, as it cannot exit again. */
 static void param_restore(void)
 {
-	if (param_saved)
-		param_write(param_saved);
+	int fd;
+
+	if (!param_saved)
+		return;
+	fd = open(PARAM, O_WRONLY);
+	if (fd < 0 || write(fd, &param_saved, 1) != 1)
+		perror("restoring " PARAM);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* A SW-protected VM that converts in place (@in_place) or not. */
