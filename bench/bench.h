@@ -119,14 +119,38 @@ static inline int vm_create(unsigned long type)
 	return vm;
 }
 
-static inline int gmem_create(int vm, uint64_t size)
+#ifndef KVM_CAP_GUEST_MEMFD_FOLIO_SIZES
+#define KVM_CAP_GUEST_MEMFD_FOLIO_SIZES	251
+#define GUEST_MEMFD_FLAG_FOLIO_SIZE_SHIFT	58
+#endif
+
+/*
+ * A guest_memfd of folios of 2^@shift bytes (12: 4 KiB, 21: 2 MiB). A
+ * kernel without the choice (no KVM_CAP_GUEST_MEMFD_FOLIO_SIZES) has 4 KiB
+ * folios only.
+ */
+static inline int gmem_create_folios(int vm, uint64_t size, unsigned int shift)
 {
 	struct kvm_create_guest_memfd args = { .size = size };
-	int fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+	int sizes = ioctl(vm, KVM_CHECK_EXTENSION,
+			  KVM_CAP_GUEST_MEMFD_FOLIO_SIZES);
+	int fd;
 
-	CHECK(fd >= 0, "KVM_CREATE_GUEST_MEMFD of %lu bytes",
-	      (unsigned long)size);
+	if (sizes > 0)
+		args.flags = (uint64_t)shift << GUEST_MEMFD_FLAG_FOLIO_SIZE_SHIFT;
+	errno = EOPNOTSUPP;
+	CHECK(shift == 12 || (sizes > 0 && (sizes & (1 << shift))),
+	      "no guest_memfd folios of 2^%u bytes", shift);
+	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+	CHECK(fd >= 0, "KVM_CREATE_GUEST_MEMFD of %lu bytes, folios 2^%u",
+	      (unsigned long)size, shift);
 	return fd;
+}
+
+/* 4 KiB folios, whatever the default: the figures stay comparable. */
+static inline int gmem_create(int vm, uint64_t size)
+{
+	return gmem_create_folios(vm, size, 12);
 }
 
 /* A memslot; with @gmem >= 0 it is bound to that guest_memfd at @off. */

@@ -4,16 +4,27 @@
  * write the first touch of its page, and the VM is then torn down.
  *
  *   touch        KVM_RUN time of that loop over private memory
- *                (guest_memfd), ns per page: one nested page fault, one
- *                folio allocated and zeroed, one stage-2 mapping
+ *                (guest_memfd, 4 KiB folios), ns per page: one nested
+ *                page fault, one folio allocated and zeroed, one stage-2
+ *                mapping
  *   teardown     closing vCPU, VM and guest_memfd with the 256 MiB mapped
  *                and populated, ms
  *
  * Baseline of both: the same over shared memory of the same VM type,
- * backed by anonymous memory with MADV_NOHUGEPAGE (4 KiB pages, as the
- * guest_memfd folios of this series are); its teardown includes the
- * munmap. x86_64 only: the guest is 32-bit protected mode code without
- * paging, so it needs no page tables and no selftest library.
+ * backed by anonymous memory with MADV_NOHUGEPAGE (4 KiB pages).
+ *
+ *   touch_2m, teardown_2m   the same with 2 MiB folios, against the
+ *                4 KiB folios of the same run: a fault per 2 MiB, which
+ *                allocates and zeroes the folio and maps it whole
+ *   random_2m    a guest that reads 1 GiB of private memory, populated
+ *                beforehand, at 262144 random 4 KiB-aligned offsets: KVM_RUN
+ *                time per read, with 2 MiB folios and mappings against 4
+ *                KiB ones. Under -icount the figure counts instructions:
+ *                KVM's faults and the guest's loop, not the TLB reach of
+ *                the mappings, which the emulator does not model.
+ *
+ * x86_64 only: the guest is 32-bit protected mode code without paging,
+ * so it needs no page tables and no selftest library.
  */
 #include "bench.h"
 
@@ -22,12 +33,14 @@
 #define DATA_GPA	(1 * GIB)
 #define SIZE		(256 * MIB)
 #define PAGES		(SIZE / PAGE)
+#define RANDOM_SIZE	(1 * GIB)
+#define RANDOM_READS	(RANDOM_SIZE / PAGE)
 
 /*
  * for (ecx = PAGES, esi = DATA_GPA; ecx; ecx--, esi += 4096) *(u8 *)esi = 1;
  * hlt
  */
-static const uint8_t guest_code[] = {
+static const uint8_t touch_code[] = {
 	0xc6, 0x06, 0x01,			/* 0: movb $1, (%esi)      */
 	0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,	/* 3: add $0x1000, %esi    */
 	0x49,					/* 9: dec %ecx             */
@@ -35,11 +48,33 @@ static const uint8_t guest_code[] = {
 	0xf4,					/* 12: hlt                 */
 };
 
+/*
+ * for (ecx = RANDOM_READS; ecx; ecx--) {
+ *	eax = eax * 1664525 + 1013904223;
+ *	bl = *(u8 *)(esi + (eax & 0x3ffff000));
+ * }
+ * hlt
+ */
+static const uint8_t random_code[] = {
+	0x69, 0xc0, 0x0d, 0x66, 0x19, 0x00,	/* 0: imul $1664525, %eax  */
+	0x05, 0x5f, 0xf3, 0x6e, 0x3c,		/* 6: add $1013904223, %eax */
+	0x89, 0xc2,				/* 11: mov %eax, %edx      */
+	0x81, 0xe2, 0x00, 0xf0, 0xff, 0x3f,	/* 13: and $0x3ffff000, %edx */
+	0x8a, 0x1c, 0x16,			/* 19: mov (%esi,%edx), %bl */
+	0x49,					/* 22: dec %ecx            */
+	0x75, 0xe7,				/* 23: jnz 0               */
+	0xf4,					/* 25: hlt                 */
+};
+
+/* The memory behind the data: anonymous, or guest_memfd folios of 2^shift. */
+enum { SHARED = 0, PRIVATE_4K = 12, PRIVATE_2M = 21 };
+
 struct vm {
 	int vm, vcpu, gmem;
 	struct kvm_run *run;
 	size_t run_size;
-	void *code, *data;
+	void *code, *area, *data;
+	uint64_t size, loops;
 };
 
 static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
@@ -50,7 +85,13 @@ static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 	};
 }
 
-static void vm_setup(struct vm *v, int private)
+/*
+ * A VM that runs @code over @size bytes of data at DATA_GPA, @loops
+ * times, backed as @kind says. The userspace address of the data is 2 MiB
+ * aligned, as KVM maps no huge page where it is not congruent with the gpa.
+ */
+static void vm_setup(struct vm *v, int kind, const uint8_t *code,
+		     size_t code_len, uint64_t size, uint64_t loops)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { 0 };
@@ -60,20 +101,23 @@ static void vm_setup(struct vm *v, int private)
 	CHECK((long)v->run_size > 0, "KVM_GET_VCPU_MMAP_SIZE");
 	close(kvm);
 
+	v->size = size;
+	v->loops = loops;
 	v->vm = vm_create(KVM_X86_SW_PROTECTED_VM);
 	v->code = map_anon(CODE_SIZE);
-	memcpy(v->code, guest_code, sizeof(guest_code));
+	memcpy(v->code, code, code_len);
 	set_slot(v->vm, 0, CODE_GPA, CODE_SIZE, v->code, -1, 0);
 
-	v->data = map_anon(SIZE);
-	CHECK(!madvise(v->data, SIZE, MADV_NOHUGEPAGE), "MADV_NOHUGEPAGE");
+	v->area = map_anon(size + 2 * MIB);
+	v->data = (void *)(((uintptr_t)v->area + 2 * MIB - 1) & ~(2 * MIB - 1));
+	CHECK(!madvise(v->data, size, MADV_NOHUGEPAGE), "MADV_NOHUGEPAGE");
 	v->gmem = -1;
-	if (private) {
-		v->gmem = gmem_create(v->vm, SIZE);
-		set_slot(v->vm, 1, DATA_GPA, SIZE, v->data, v->gmem, 0);
-		set_private(v->vm, DATA_GPA, SIZE, 1);
+	if (kind != SHARED) {
+		v->gmem = gmem_create_folios(v->vm, size, kind);
+		set_slot(v->vm, 1, DATA_GPA, size, v->data, v->gmem, 0);
+		set_private(v->vm, DATA_GPA, size, 1);
 	} else {
-		set_slot(v->vm, 1, DATA_GPA, SIZE, v->data, -1, 0);
+		set_slot(v->vm, 1, DATA_GPA, size, v->data, -1, 0);
 	}
 
 	v->vcpu = ioctl(v->vm, KVM_CREATE_VCPU, 0);
@@ -91,12 +135,13 @@ static void vm_setup(struct vm *v, int private)
 	regs.rip = CODE_GPA;
 	regs.rflags = 0x2;
 	regs.rsi = DATA_GPA;
-	regs.rcx = PAGES;
+	regs.rcx = loops;
+	regs.rax = 1;
 	CHECK(!ioctl(v->vcpu, KVM_SET_REGS, &regs), "KVM_SET_REGS");
 }
 
-/* Run the loop; ns per page. */
-static double vm_touch(struct vm *v)
+/* Run the loop; ns per iteration. */
+static double vm_run(struct vm *v)
 {
 	struct kvm_regs regs;
 	uint64_t t0, t1;
@@ -109,9 +154,8 @@ static double vm_touch(struct vm *v)
 	      "guest exit %u, expected HLT", v->run->exit_reason);
 	CHECK(!ioctl(v->vcpu, KVM_GET_REGS, &regs), "KVM_GET_REGS");
 	errno = EPROTO;
-	CHECK(regs.rcx == 0 && regs.rsi == DATA_GPA + SIZE,
-	      "guest stopped at rcx %llu", regs.rcx);
-	return (double)(t1 - t0) / PAGES;
+	CHECK(regs.rcx == 0, "guest stopped at rcx %llu", regs.rcx);
+	return (double)(t1 - t0) / v->loops;
 }
 
 /* Close everything; ms. */
@@ -124,41 +168,70 @@ static double vm_teardown(struct vm *v)
 	close(v->vm);
 	if (v->gmem >= 0)
 		close(v->gmem);
-	munmap(v->data, SIZE);
+	munmap(v->area, v->size + 2 * MIB);
 	munmap(v->code, CODE_SIZE);
 	return (double)(now_ns() - t0) / 1e6;
 }
 
+/* First touch of SIZE with @kind: the touch time, and the teardown's. */
+static void touch_once(int kind, double *touch, double *down)
+{
+	struct vm v;
+
+	vm_setup(&v, kind, touch_code, sizeof(touch_code), SIZE, PAGES);
+	*touch = vm_run(&v);
+	*down = vm_teardown(&v);
+}
+
+/* Random reads over RANDOM_SIZE of populated private memory of @kind. */
+static double random_once(int kind)
+{
+	struct vm v;
+	double t;
+
+	vm_setup(&v, kind, random_code, sizeof(random_code), RANDOM_SIZE,
+		 RANDOM_READS);
+	CHECK(!fallocate(v.gmem, FALLOC_FL_KEEP_SIZE, 0, RANDOM_SIZE),
+	      "populate 1 GiB");
+	t = vm_run(&v);
+	vm_teardown(&v);
+	return t;
+}
+
 int main(void)
 {
-	double touch[2][REPS], down[2][REPS];
+	static const int kinds[] = { SHARED, PRIVATE_4K, PRIVATE_2M };
+	double touch[3][REPS], down[3][REPS], rnd[2][REPS], dummy;
 	long free_before, free_after;
-	struct vm v;
-	int i, private;
+	int i, k;
 
-	bench_start("gmem_touch", 600);
+	bench_start("gmem_touch", 900);
 	/* Warm-up: one untimed round of each kind. */
-	for (private = 0; private < 2; private++) {
-		vm_setup(&v, private);
-		vm_touch(&v);
-		vm_teardown(&v);
-	}
+	for (k = 0; k < 3; k++)
+		touch_once(kinds[k], &dummy, &dummy);
 	free_before = meminfo_kb("MemFree");
 	for (i = 0; i < REPS; i++)
-		for (private = 0; private < 2; private++) {
-			vm_setup(&v, private);
-			touch[private][i] = vm_touch(&v);
-			down[private][i] = vm_teardown(&v);
-		}
+		for (k = 0; k < 3; k++)
+			touch_once(kinds[k], &touch[k][i], &down[k][i]);
 	free_after = meminfo_kb("MemFree");
-	/* 2 x REPS x 256 MiB went through; all of it must be back. */
+	/* 3 x REPS x 256 MiB went through; all of it must be back. */
 	errno = ENOMEM;
 	CHECK(free_before - free_after < (long)(SIZE / KIB / 4),
 	      "%ld kB not freed after teardown", free_before - free_after);
+	for (i = 0; i < REPS; i++) {
+		rnd[0][i] = random_once(PRIVATE_4K);
+		rnd[1][i] = random_once(PRIVATE_2M);
+	}
 
 	bench_print("touch", median(touch[1], REPS), "ns/page");
 	bench_print("touch.baseline", median(touch[0], REPS), "ns/page");
 	bench_print("teardown", median(down[1], REPS), "ms");
 	bench_print("teardown.baseline", median(down[0], REPS), "ms");
+	bench_print("touch_2m", median(touch[2], REPS), "ns/page");
+	bench_print("touch_2m.baseline", median(touch[1], REPS), "ns/page");
+	bench_print("teardown_2m", median(down[2], REPS), "ms");
+	bench_print("teardown_2m.baseline", median(down[1], REPS), "ms");
+	bench_print("random_2m", median(rnd[1], REPS), "ns/read");
+	bench_print("random_2m.baseline", median(rnd[0], REPS), "ns/read");
 	return 0;
 }

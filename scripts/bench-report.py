@@ -17,10 +17,15 @@ LINE = re.compile(r"^(?:\[\s*\d+\.\d+\]\s*)?(BENCH|BENCHERR|BENCHINFO) (.*)$")
 
 # What each figure measures, for the table (bench/*.c say it at length).
 WHAT = {
-    "populate": "fallocate 256 MiB (guest_memfd vs memfd)",
-    "punch": "punch-hole 256 MiB populated (guest_memfd vs memfd)",
-    "touch": "guest first touch, 256 MiB (private vs shared anon 4K)",
+    "populate": "fallocate 256 MiB (guest_memfd 4 KiB folios vs memfd)",
+    "punch": "punch-hole 256 MiB populated (guest_memfd 4 KiB vs memfd)",
+    "touch": "guest first touch, 256 MiB (private 4 KiB vs shared anon 4K)",
     "teardown": "teardown, 256 MiB populated (private vs shared anon)",
+    "populate_2m": "fallocate 256 MiB, guest_memfd 2 MiB vs 4 KiB folios",
+    "punch_2m": "punch-hole 256 MiB, guest_memfd 2 MiB vs 4 KiB folios",
+    "touch_2m": "guest first touch, 256 MiB private, 2 MiB vs 4 KiB folios",
+    "teardown_2m": "teardown, 256 MiB private, 2 MiB vs 4 KiB folios",
+    "random_2m": "guest random 4 KiB reads over 1 GiB private, 2 MiB vs 4 KiB",
     "convert_1g": "attributes: 1 GiB in one call (vs no-op call)",
     "convert_2m": "attributes: 1 GiB as 512 x 2 MiB calls (vs no-op)",
     "convert_4k": "attributes: 64 MiB in 4 KiB calls (vs no-op)",
