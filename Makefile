@@ -42,7 +42,10 @@ LANE_FRAGS_bench := config/bench.config
 ifeq ($(LANE_FRAGS_$(LANE)),)
   $(error LANE must be debug, kasan, soak or bench)
 endif
-FRAGS := config/common.config config/$(ARCH).config $(LANE_FRAGS_$(LANE))
+# More config fragments on top of the lane's (e.g. config/acpi.config).
+EXTRA_FRAGS ?=
+FRAGS := config/common.config config/$(ARCH).config $(LANE_FRAGS_$(LANE)) \
+         $(EXTRA_FRAGS)
 
 B        := $(CURDIR)/build
 TREE     := $(B)/linux
