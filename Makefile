@@ -42,7 +42,7 @@ LANE_FRAGS_bench := config/bench.config
 ifeq ($(LANE_FRAGS_$(LANE)),)
   $(error LANE must be debug, kasan, soak or bench)
 endif
-# More config fragments on top of the lane's (e.g. config/acpi.config).
+# More config fragments on top of the lane's (absolute or repo-relative).
 EXTRA_FRAGS ?=
 FRAGS := config/common.config config/$(ARCH).config $(LANE_FRAGS_$(LANE)) \
          $(EXTRA_FRAGS)

@@ -17,8 +17,7 @@ mem=${VM_MEM:-4G}
 # thread=single, the same load runs clean for minutes (README, "Emulator
 # limits"). thread=single costs too much: its 100 ms round-robin slices
 # make every cross-CPU wait in L1 slow (rseq_test, memslot_perf_test).
-# VM_SMP overrides (on x86_64 more than one CPU needs the ACPI MADT:
-# EXTRA_FRAGS=config/acpi.config); arm64 keeps two CPUs.
+# VM_SMP overrides; arm64 keeps two CPUs.
 smp_default=2
 [ "$arch" = x86_64 ] && smp_default=1
 smp=${VM_SMP:-$smp_default}
