@@ -258,4 +258,84 @@ static inline uint64_t kvm_stat(int fd, const char *name)
 	bench_fail("no statistic %s", name);
 }
 
+#ifdef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
+/*
+ * In-place conversion (KVM_SET_MEMORY_ATTRIBUTES2), and the parameter
+ * that chooses it for the VMs created next, restored at exit.
+ */
+#define PARAM	"/sys/module/kvm/parameters/gmem_in_place_conversion"
+
+static char param_saved;
+
+static inline void param_write(char c)
+{
+	int fd = open(PARAM, O_WRONLY);
+
+	CHECK(fd >= 0 && write(fd, &c, 1) == 1, "write %s", PARAM);
+	close(fd);
+}
+
+/* An atexit() handler: it reports a failure, as it cannot exit again. */
+static inline void param_restore(void)
+{
+	int fd;
+
+	if (!param_saved)
+		return;
+	fd = open(PARAM, O_WRONLY);
+	if (fd < 0 || write(fd, &param_saved, 1) != 1)
+		perror("restoring " PARAM);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A SW-protected VM that converts in place (@in_place) or not. */
+static inline int vm_with_mode(int in_place)
+{
+	int fd = open(PARAM, O_RDONLY);
+	char cur;
+
+	CHECK(fd >= 0 && read(fd, &cur, 1) == 1, "read %s", PARAM);
+	close(fd);
+	if (!param_saved) {
+		param_saved = cur;
+		atexit(param_restore);
+	}
+	param_write(in_place ? 'Y' : 'N');
+	return vm_create(KVM_X86_SW_PROTECTED_VM);
+}
+
+static inline int gmem_flags(int vm, uint64_t size, uint64_t flags)
+{
+	struct kvm_create_guest_memfd args = { .size = size, .flags = flags };
+	int fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+
+	CHECK(fd >= 0, "KVM_CREATE_GUEST_MEMFD flags 0x%lx",
+	      (unsigned long)flags);
+	return fd;
+}
+
+/* Convert a range of a guest_memfd in place: 0 or an errno. */
+static inline int try_inplace_convert(int gmem, uint64_t off, uint64_t size,
+				      int private)
+{
+	struct kvm_memory_attributes2 a = {
+		.offset = off,
+		.size = size,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+
+	return ioctl(gmem, KVM_SET_MEMORY_ATTRIBUTES2, &a) ? errno : 0;
+}
+
+static inline void inplace_convert(int gmem, uint64_t off, uint64_t size,
+				   int private)
+{
+	errno = try_inplace_convert(gmem, off, size, private);
+	CHECK(!errno, "KVM_SET_MEMORY_ATTRIBUTES2 0x%lx+0x%lx",
+	      (unsigned long)off, (unsigned long)size);
+}
+
+#endif
+
 #endif

@@ -29,7 +29,6 @@
 #include <setjmp.h>
 #include <sys/mman.h>
 
-#define PARAM		"/sys/module/kvm/parameters/gmem_in_place_conversion"
 #define DATA_GPA	(4 * GIB)
 #define BIG		(1 * GIB)
 #define TOUCH_SIZE	(256 * MIB)
@@ -38,69 +37,6 @@
 #ifndef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
 #error "needs the in-place conversion uAPI"
 #endif
-
-static char param_saved;
-
-static void param_write(char c)
-{
-	int fd = open(PARAM, O_WRONLY);
-
-	CHECK(fd >= 0 && write(fd, &c, 1) == 1, "write %s", PARAM);
-	close(fd);
-}
-
-/* An atexit() handler: it reports a failure, as it cannot exit again. */
-static void param_restore(void)
-{
-	int fd;
-
-	if (!param_saved)
-		return;
-	fd = open(PARAM, O_WRONLY);
-	if (fd < 0 || write(fd, &param_saved, 1) != 1)
-		perror("restoring " PARAM);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* A SW-protected VM that converts in place (@in_place) or not. */
-static int vm_with_mode(int in_place)
-{
-	int fd = open(PARAM, O_RDONLY);
-	char cur;
-
-	CHECK(fd >= 0 && read(fd, &cur, 1) == 1, "read %s", PARAM);
-	close(fd);
-	if (!param_saved) {
-		param_saved = cur;
-		atexit(param_restore);
-	}
-	param_write(in_place ? 'Y' : 'N');
-	return vm_create(KVM_X86_SW_PROTECTED_VM);
-}
-
-static int gmem_flags(int vm, uint64_t size, uint64_t flags)
-{
-	struct kvm_create_guest_memfd args = { .size = size, .flags = flags };
-	int fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
-
-	CHECK(fd >= 0, "KVM_CREATE_GUEST_MEMFD flags 0x%lx",
-	      (unsigned long)flags);
-	return fd;
-}
-
-static void convert(int gmem, uint64_t off, uint64_t size, int private)
-{
-	struct kvm_memory_attributes2 a = {
-		.offset = off,
-		.size = size,
-		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
-	};
-
-	CHECK(!ioctl(gmem, KVM_SET_MEMORY_ATTRIBUTES2, &a),
-	      "KVM_SET_MEMORY_ATTRIBUTES2 0x%lx+0x%lx", (unsigned long)off,
-	      (unsigned long)size);
-}
 
 static void *map_file(int fd, size_t size)
 {
@@ -150,11 +86,11 @@ static void show_one_page(int gmem, uint8_t *map)
 	const char msg[] = "written by the VMM while shared";
 
 	memcpy(map + 7 * PAGE, msg, sizeof(msg));
-	convert(gmem, 7 * PAGE, PAGE, 1);
+	inplace_convert(gmem, 7 * PAGE, PAGE, 1);
 	errno = EPERM;
 	CHECK(read_faults(map + 7 * PAGE), "the VMM read a private page");
 	printf("gmem_inplace: page 7 converted to private: the VMM's read raises SIGBUS\n");
-	convert(gmem, 7 * PAGE, PAGE, 0);
+	inplace_convert(gmem, 7 * PAGE, PAGE, 0);
 	errno = EIO;
 	CHECK(!memcmp(map + 7 * PAGE, msg, sizeof(msg)),
 	      "the page lost its data over two conversions");
@@ -187,8 +123,8 @@ int main(int argc, char **argv)
 	map = map_file(gmem, size);
 	set_slot(vm, 1, DATA_GPA, size, map, gmem, 0);
 	touch(map, size);
-	convert(gmem, 0, size, 1);
-	convert(gmem, 0, size / 2, 0);
+	inplace_convert(gmem, 0, size, 1);
+	inplace_convert(gmem, 0, size / 2, 0);
 	mem_inplace = mib_used_since(free_kb);
 	printf("gmem_inplace: a %lu MiB VM in one guest_memfd, half shared (mapped by the VMM), half private: %ld MiB used\n",
 	       (unsigned long)(size / MIB), mem_inplace);
@@ -229,13 +165,13 @@ int main(int argc, char **argv)
 			touch(map, BIG / 2);
 			t0 = now_ns();
 			if (in_place)
-				convert(gmem, 0, BIG, 1);
+				inplace_convert(gmem, 0, BIG, 1);
 			else
 				set_private(vm, DATA_GPA, BIG, 1);
 			a = now_ns() - t0;
 			t0 = now_ns();
 			if (in_place)
-				convert(gmem, 0, BIG, 0);
+				inplace_convert(gmem, 0, BIG, 0);
 			else
 				set_private(vm, DATA_GPA, BIG, 0);
 			b = now_ns() - t0;

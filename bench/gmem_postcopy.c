@@ -24,10 +24,20 @@
  * run meanwhile, by vCPU threads and handler threads alike: the CPU cost
  * of a page, not how long a vCPU waits for it.
  *
+ * "gmem_postcopy demo" (make run) shows the flow on private memory: a
+ * KVM_X86_SW_PROTECTED_VM that converts in place, whose 64 MiB are one
+ * guest_memfd with every page absent, is filled from a source file by
+ * its 4 vCPU threads, each fetching the pages of its own userfault exits
+ * (convert the page to shared, read it from the source into the file's
+ * mapping, convert it back to private, clear the bit), while a
+ * background thread pushes the pages nobody asked for yet. Each vCPU
+ * checks every page of its share against what the source holds.
+ *
  * x86_64 only: the guest is 32-bit protected mode code without paging.
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
@@ -54,6 +64,21 @@ static const uint8_t touch_code[] = {
 	0x49,					/* 9: dec %ecx             */
 	0x75, 0xf4,				/* 10: jnz 0               */
 	0xf4,					/* 12: hlt                 */
+};
+
+/*
+ * for (; ecx; ecx--, esi += 4096) if (*(u32 *)esi != esi) break; hlt
+ * (ecx is not 0 after a page that does not hold its gpa)
+ */
+static const uint8_t check_code[] = {
+	0x8b, 0x06,				/* 0: mov (%esi), %eax     */
+	0x39, 0xf0,				/* 2: cmp %esi, %eax       */
+	0x75, 0x0a,				/* 4: jne 16               */
+	0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,	/* 6: add $0x1000, %esi    */
+	0x49,					/* 12: dec %ecx            */
+	0x75, 0xf1,				/* 13: jnz 0               */
+	0xf4,					/* 15: hlt                 */
+	0xf4,					/* 16: hlt                 */
 };
 
 enum mode { KVM_USERFAULT, UFFD, KVM_USERFAULT_GMEM };
@@ -86,7 +111,8 @@ static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 	};
 }
 
-static void vcpu_setup(struct vm *v, int i)
+/* vCPU @i of @v, to touch its share of @pages pages at DATA_GPA. */
+static void vcpu_setup(struct vm *v, int i, uint64_t pages)
 {
 	struct vcpu *c = &v->vcpus[i];
 	struct kvm_regs regs = { 0 };
@@ -104,7 +130,7 @@ static void vcpu_setup(struct vm *v, int i)
 	sregs.cr0 |= 1;		/* protected mode, no paging */
 	CHECK(!ioctl(c->fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
 
-	c->pages = PAGES / v->nr;
+	c->pages = pages / v->nr;
 	c->first_page = i * c->pages;
 	regs.rip = CODE_GPA;
 	regs.rflags = 0x2;
@@ -189,7 +215,7 @@ static void vm_setup(struct vm *v, enum mode mode, int nr)
 	      "KVM_SET_USER_MEMORY_REGION2 flags 0x%x", r.flags);
 
 	for (i = 0; i < nr; i++) {
-		vcpu_setup(v, i);
+		vcpu_setup(v, i, PAGES);
 		if (mode == UFFD)
 			uffd_setup(v, &v->vcpus[i]);
 	}
@@ -315,13 +341,192 @@ static double postcopy_once(enum mode mode, int nr)
 	return (double)(t1 - t0) / PAGES;
 }
 
-int main(void)
+#define DEMO_SIZE	(64 * MIB)
+#define DEMO_PAGES	(DEMO_SIZE / PAGE)
+#define DEMO_VCPUS	4
+#define SOURCE		"/tmp/postcopy-source"
+
+/* The destination VM of the demo, and who fetched what. */
+static struct {
+	struct vm v;
+	int source;
+	uint64_t claimed[DEMO_PAGES / 64];	/* a fetch is under way or done */
+	uint64_t fetched[DEMO_VCPUS], exits[DEMO_VCPUS], pushed;
+	int stop;
+} demo;
+
+static int bit_test(uint64_t *map, uint64_t i)
+{
+	return !!(__atomic_load_n(&map[i / 64], __ATOMIC_ACQUIRE) &
+		  (1ull << (i % 64)));
+}
+
+/*
+ * Fetch page @i into the destination unless someone else does: convert
+ * it to shared, read it from the source through the file's mapping,
+ * convert it back to private (EAGAIN while the page is still referenced
+ * from a per-CPU LRU batch: try again), then clear its userfault bit.
+ * Returns 1 if this thread fetched it; otherwise waits for the bit.
+ */
+static int demo_fetch(uint64_t i)
+{
+	uint64_t mask = 1ull << (i % 64);
+	int r;
+
+	if (__atomic_fetch_or(&demo.claimed[i / 64], mask, __ATOMIC_ACQ_REL) &
+	    mask) {
+		while (bit_test(demo.v.bitmap, i))
+			sched_yield();
+		return 0;
+	}
+	inplace_convert(demo.v.gmem, i * PAGE, PAGE, 0);
+	CHECK(pread(demo.source, demo.v.data + i * PAGE, PAGE, i * PAGE) ==
+	      (ssize_t)PAGE, "read page %lu of the source", (unsigned long)i);
+	while ((r = try_inplace_convert(demo.v.gmem, i * PAGE, PAGE, 1)) ==
+	       EAGAIN)
+		sched_yield();
+	errno = r;
+	CHECK(!r, "convert page %lu back to private", (unsigned long)i);
+	__atomic_fetch_and(&demo.v.bitmap[i / 64], ~mask, __ATOMIC_RELEASE);
+	return 1;
+}
+
+static void *demo_vcpu(void *arg)
+{
+	int n = (int)(uintptr_t)arg;
+	struct vcpu *c = &demo.v.vcpus[n];
+	struct kvm_run *run = c->run;
+	struct kvm_regs regs;
+
+	while (ioctl(c->fd, KVM_RUN, 0)) {
+		CHECK(errno == EFAULT &&
+		      run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		      run->memory_fault.flags == (KVM_MEMORY_EXIT_FLAG_USERFAULT |
+						  KVM_MEMORY_EXIT_FLAG_PRIVATE),
+		      "vCPU %d: exit %u, flags 0x%llx", n, run->exit_reason,
+		      run->memory_fault.flags);
+		demo.exits[n]++;
+		demo.fetched[n] += demo_fetch((run->memory_fault.gpa -
+					       DATA_GPA) / PAGE);
+	}
+	CHECK(!ioctl(c->fd, KVM_GET_REGS, &regs), "KVM_GET_REGS");
+	errno = EPROTO;
+	CHECK(run->exit_reason == KVM_EXIT_HLT && !regs.rcx,
+	      "vCPU %d: page at 0x%llx does not hold the source's data", n,
+	      regs.rsi);
+	return NULL;
+}
+
+/* Post-copy's background transfer: from the end, what nobody fetched. */
+static void *demo_push(void *arg)
+{
+	uint64_t i;
+
+	(void)arg;
+	for (i = DEMO_PAGES; i-- && !__atomic_load_n(&demo.stop,
+						     __ATOMIC_RELAXED);)
+		if (!bit_test(demo.claimed, i))
+			demo.pushed += demo_fetch(i);
+	return NULL;
+}
+
+static int run_demo(void)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = 1,
+		.flags = KVM_MEM_GUEST_MEMFD | KVM_MEM_USERFAULT,
+		.guest_phys_addr = DATA_GPA,
+		.memory_size = DEMO_SIZE,
+	};
+	pthread_t threads[DEMO_VCPUS], pusher;
+	uint64_t i, total = 0, left = 0, t0;
+	uint32_t page[PAGE / 4];
+	struct vm *v = &demo.v;
+	int kvm = kvm_open(), n;
+
+	bench_start("gmem_postcopy", 600);
+	CHECK(!access(PARAM, W_OK), "%s", PARAM);
+	v->run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	close(kvm);
+
+	/* The source: each page starts with its gpa, then a pattern. */
+	demo.source = open(SOURCE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(demo.source >= 0, "create %s", SOURCE);
+	for (i = 0; i < DEMO_PAGES; i++) {
+		memset(page, 0x5a, sizeof(page));
+		page[0] = DATA_GPA + i * PAGE;
+		CHECK(write(demo.source, page, PAGE) == (ssize_t)PAGE,
+		      "write %s", SOURCE);
+	}
+
+	/* The destination: private, in one guest_memfd, nothing there. */
+	v->nr = DEMO_VCPUS;
+	v->vm = vm_with_mode(1);
+	v->code = map_anon(CODE_SIZE);
+	memcpy(v->code, check_code, sizeof(check_code));
+	set_slot(v->vm, 0, CODE_GPA, CODE_SIZE, v->code, -1, 0);
+	v->gmem = gmem_flags(v->vm, DEMO_SIZE, GUEST_MEMFD_FLAG_MMAP |
+			     (12ull << GUEST_MEMFD_FLAG_FOLIO_SIZE_SHIFT));
+	v->data = mmap(NULL, DEMO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       v->gmem, 0);
+	CHECK(v->data != MAP_FAILED, "mmap guest_memfd");
+	v->bitmap = malloc(DEMO_PAGES / 8);
+	CHECK(v->bitmap, "malloc");
+	memset(v->bitmap, 0xff, DEMO_PAGES / 8);
+	r.userspace_addr = (uintptr_t)v->data;
+	r.guest_memfd = v->gmem;
+	r.userfault_bitmap = (uintptr_t)v->bitmap;
+	CHECK(!ioctl(v->vm, KVM_SET_USER_MEMORY_REGION2, &r),
+	      "KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_USERFAULT");
+	for (n = 0; n < DEMO_VCPUS; n++)
+		vcpu_setup(v, n, DEMO_PAGES);
+	printf("gmem_postcopy: destination: a KVM_X86_SW_PROTECTED_VM with %d vCPUs and %lu MiB of private memory in one guest_memfd, every page absent (KVM_MEM_USERFAULT, %lu bits set)\n",
+	       DEMO_VCPUS, DEMO_SIZE / MIB, DEMO_PAGES);
+	printf("gmem_postcopy: source: %s, %lu MiB; each vCPU checks every page of its quarter\n",
+	       SOURCE, DEMO_SIZE / MIB);
+
+	t0 = now_ns();
+	for (n = 0; n < DEMO_VCPUS; n++)
+		CHECK(!pthread_create(&threads[n], NULL, demo_vcpu,
+				      (void *)(uintptr_t)n), "pthread_create");
+	CHECK(!pthread_create(&pusher, NULL, demo_push, NULL),
+	      "pthread_create");
+	for (n = 0; n < DEMO_VCPUS; n++)
+		pthread_join(threads[n], NULL);
+	__atomic_store_n(&demo.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(pusher, NULL);
+
+	for (n = 0; n < DEMO_VCPUS; n++) {
+		printf("gmem_postcopy: vCPU %d: %lu userfault exits, %lu pages fetched by its thread\n",
+		       n, (unsigned long)demo.exits[n],
+		       (unsigned long)demo.fetched[n]);
+		total += demo.fetched[n];
+	}
+	printf("gmem_postcopy: background transfer: %lu pages\n",
+	       (unsigned long)demo.pushed);
+	total += demo.pushed;
+	for (i = 0; i < DEMO_PAGES; i++)
+		left += bit_test(v->bitmap, i);
+	errno = EPROTO;
+	CHECK(total == DEMO_PAGES && !left,
+	      "%lu pages fetched, %lu bits left set", (unsigned long)total,
+	      (unsigned long)left);
+	printf("gmem_postcopy: all %lu pages fetched, each once; every vCPU found the source's data in every page of its quarter (%.1f s)\n",
+	       (unsigned long)total, (now_ns() - t0) / 1e9);
+	unlink(SOURCE);
+	return 0;
+}
+
+int main(int argc, char *argv[])
 {
 	static const int nrs[] = { 1, 2, 4 };
 	double kvm[3][REPS], uffd[3][REPS], gmem[REPS];
 	char name[64];
-	int i, n, kvm_fd = kvm_open();
+	int i, n, kvm_fd;
 
+	if (argc > 1 && !strcmp(argv[1], "demo"))
+		return run_demo();
+	kvm_fd = kvm_open();
 	bench_start("gmem_postcopy", 900);
 	errno = EOPNOTSUPP;
 	CHECK(ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USERFAULT) > 0,

@@ -26,6 +26,12 @@ x86_64)
 		timeout -s KILL 300 /vmtest/extra/bench/gmem_inplace demo </dev/null
 		echo "== bench/gmem_inplace exited with $?"
 	fi
+	if [ -x /vmtest/extra/bench/gmem_postcopy ]; then
+		echo
+		echo "== bench/gmem_postcopy: post-copy into private guest_memfd memory: every page absent, 4 vCPU threads fetch what their vCPUs fault on (KVM_MEM_USERFAULT exits), a background thread the rest"
+		timeout -s KILL 300 /vmtest/extra/bench/gmem_postcopy demo </dev/null
+		echo "== bench/gmem_postcopy exited with $?"
+	fi
 	;;
 aarch64)
 	run aarch64/psci_test "a guest powers vCPUs on and off through PSCI calls"
