@@ -258,6 +258,44 @@ static inline uint64_t kvm_stat(int fd, const char *name)
 	bench_fail("no statistic %s", name);
 }
 
+/* A flat 4 GiB code or data segment for 32-bit protected mode. */
+static inline void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .db = 1, .s = 1, .g = 1,
+	};
+}
+
+/*
+ * Put @vcpu in 32-bit protected mode without paging, with flat segments:
+ * the benchmarks' guests are a few bytes of such code, with no page
+ * tables to build.
+ */
+static inline void vcpu_flat_pmode(int vcpu)
+{
+	struct kvm_sregs sregs;
+
+	CHECK(!ioctl(vcpu, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
+	flat_seg(&sregs.cs, 0x8, 0xb);
+	flat_seg(&sregs.ds, 0x10, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.cr0 |= 1;
+	CHECK(!ioctl(vcpu, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+}
+
+/*
+ * for (; ecx; ecx--, esi += 4096) *(u8 *)esi = 1; hlt
+ * The first touch of one page per iteration.
+ */
+static const uint8_t touch_code[] = {
+	0xc6, 0x06, 0x01,			/* 0: movb $1, (%esi)      */
+	0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,	/* 3: add $0x1000, %esi    */
+	0x49,					/* 9: dec %ecx             */
+	0x75, 0xf4,				/* 10: jnz 0               */
+	0xf4,					/* 12: hlt                 */
+};
+
 #ifdef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
 /*
  * In-place conversion (KVM_SET_MEMORY_ATTRIBUTES2), and the parameter

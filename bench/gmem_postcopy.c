@@ -57,15 +57,6 @@
 #define PAGES		(SIZE / PAGE)
 #define MAX_VCPUS	4
 
-/* for (; ecx; ecx--, esi += 4096) *(u8 *)esi = 1; hlt */
-static const uint8_t touch_code[] = {
-	0xc6, 0x06, 0x01,			/* 0: movb $1, (%esi)      */
-	0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,	/* 3: add $0x1000, %esi    */
-	0x49,					/* 9: dec %ecx             */
-	0x75, 0xf4,				/* 10: jnz 0               */
-	0xf4,					/* 12: hlt                 */
-};
-
 /*
  * for (; ecx; ecx--, esi += 4096) if (*(u32 *)esi != esi) break; hlt
  * (ecx is not 0 after a page that does not hold its gpa)
@@ -103,32 +94,18 @@ struct vm {
 	struct vcpu vcpus[MAX_VCPUS];
 };
 
-static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
-{
-	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .db = 1, .s = 1, .g = 1,
-	};
-}
-
 /* vCPU @i of @v, to touch its share of @pages pages at DATA_GPA. */
 static void vcpu_setup(struct vm *v, int i, uint64_t pages)
 {
 	struct vcpu *c = &v->vcpus[i];
 	struct kvm_regs regs = { 0 };
-	struct kvm_sregs sregs;
 
 	c->fd = ioctl(v->vm, KVM_CREATE_VCPU, i);
 	CHECK(c->fd >= 0, "KVM_CREATE_VCPU %d", i);
 	c->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      c->fd, 0);
 	CHECK(c->run != MAP_FAILED, "mmap kvm_run");
-	CHECK(!ioctl(c->fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
-	flat_seg(&sregs.cs, 0x8, 0xb);
-	flat_seg(&sregs.ds, 0x10, 0x3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr0 |= 1;		/* protected mode, no paging */
-	CHECK(!ioctl(c->fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+	vcpu_flat_pmode(c->fd);
 
 	c->pages = pages / v->nr;
 	c->first_page = i * c->pages;

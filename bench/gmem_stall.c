@@ -56,14 +56,6 @@ static struct kvm_run *run;
 static volatile int stop, measuring;
 static volatile uint64_t max_gap;
 
-static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
-{
-	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .db = 1, .s = 1, .g = 1,
-	};
-}
-
 static void vcpu_reset(void)
 {
 	struct kvm_regs regs = { 0 };
@@ -77,7 +69,6 @@ static void vcpu_reset(void)
 
 static void vm_setup(void)
 {
-	struct kvm_sregs sregs;
 	size_t run_size;
 	void *code;
 	int kvm = kvm_open(), frag_gmem;
@@ -107,12 +98,7 @@ static void vm_setup(void)
 		   0);
 	CHECK(run != MAP_FAILED, "mmap kvm_run");
 
-	CHECK(!ioctl(vcpu, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
-	flat_seg(&sregs.cs, 0x8, 0xb);
-	flat_seg(&sregs.ds, 0x10, 0x3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr0 |= 1;
-	CHECK(!ioctl(vcpu, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+	vcpu_flat_pmode(vcpu);
 	vcpu_reset();
 }
 

@@ -44,18 +44,6 @@
 #define RANDOM_READS	(RANDOM_SIZE / PAGE)
 
 /*
- * for (ecx = PAGES, esi = DATA_GPA; ecx; ecx--, esi += 4096) *(u8 *)esi = 1;
- * hlt
- */
-static const uint8_t touch_code[] = {
-	0xc6, 0x06, 0x01,			/* 0: movb $1, (%esi)      */
-	0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,	/* 3: add $0x1000, %esi    */
-	0x49,					/* 9: dec %ecx             */
-	0x75, 0xf4,				/* 10: jnz 0               */
-	0xf4,					/* 12: hlt                 */
-};
-
-/*
  * for (ecx = RANDOM_READS; ecx; ecx--) {
  *	eax = eax * 1664525 + 1013904223;
  *	bl = *(u8 *)(esi + (eax & 0x3ffff000));
@@ -84,14 +72,6 @@ struct vm {
 	uint64_t size, loops;
 };
 
-static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
-{
-	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .db = 1, .s = 1, .g = 1,
-	};
-}
-
 /*
  * A VM that runs @code over @size bytes of data at DATA_GPA, @loops
  * times, backed as @kind says. The userspace address of the data is 2 MiB
@@ -100,7 +80,6 @@ static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 static void vm_setup(struct vm *v, int kind, const uint8_t *code,
 		     size_t code_len, uint64_t size, uint64_t loops)
 {
-	struct kvm_sregs sregs;
 	struct kvm_regs regs = { 0 };
 	int kvm = kvm_open();
 
@@ -133,12 +112,7 @@ static void vm_setup(struct vm *v, int kind, const uint8_t *code,
 		      v->vcpu, 0);
 	CHECK(v->run != MAP_FAILED, "mmap kvm_run");
 
-	CHECK(!ioctl(v->vcpu, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
-	flat_seg(&sregs.cs, 0x8, 0xb);
-	flat_seg(&sregs.ds, 0x10, 0x3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr0 |= 1;		/* protected mode, no paging */
-	CHECK(!ioctl(v->vcpu, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+	vcpu_flat_pmode(v->vcpu);
 	regs.rip = CODE_GPA;
 	regs.rflags = 0x2;
 	regs.rsi = DATA_GPA;
