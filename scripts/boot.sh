@@ -32,7 +32,9 @@ x86_64)
 	      -cpu EPYC,+svm,+npt -machine q35)
 	# TCG's TSCs are in sync, but the clocksource watchdog cannot tell
 	# under emulation and would demote the TSC (kvmclock tests need it).
-	append="console=ttyS0 tsc=reliable $append" ;;
+	# unknown_nmi_panic: the NMI that scripts/qemu-diag.py sends to a
+	# guest out of time turns into a panic with a backtrace.
+	append="console=ttyS0 tsc=reliable unknown_nmi_panic $append" ;;
 arm64)
 	qemu=(qemu-system-aarch64 -accel $tcg
 	      -M virt,virtualization=on,gic-version=3 -cpu max)
@@ -57,14 +59,50 @@ else
 	tail -n +1 -F "$log" 2>/dev/null &
 fi
 reader=$!
-timeout -k 10 "$tmo" "${qemu[@]}" -chardev file,id=con,path="$log" \
-	-serial chardev:con </dev/null >>"$log.qemu" 2>&1
-rc=$?
+# A guest still running after TIMEOUT seconds is asked through QEMU's
+# monitor what it is doing (scripts/qemu-diag.py: the registers of each
+# CPU, the kernel symbol there, and on x86 an NMI that the guest, booted
+# with unknown_nmi_panic, answers with a backtrace), then killed. A hang
+# that stops the guest's own timers (a CPU spinning with interrupts off,
+# or QEMU stuck) leaves no other trace in the console.
+mon=$log.mon
+rm -f "$mon"
+"${qemu[@]}" -chardev file,id=con,path="$log" -serial chardev:con \
+	-monitor unix:"$mon",server=on,wait=off </dev/null >>"$log.qemu" 2>&1 &
+qpid=$!
+end=$((SECONDS + tmo))
+while [ "$tmo" = 0 ] || [ $SECONDS -lt $end ]; do
+	kill -0 $qpid 2>/dev/null || break
+	sleep 1
+done
+if kill -0 $qpid 2>/dev/null; then
+	map=$(dirname "$kernel")/../../../System.map
+	nmi=
+	[ "$arch" = x86_64 ] && nmi=--nmi
+	python3 "$(dirname "$0")/qemu-diag.py" "$mon" --map "$map" $nmi \
+		>> "$log.diag" 2>&1
+	# The guest's panic, if it comes, ends QEMU (-no-reboot).
+	for _ in $(seq 30); do
+		kill -0 $qpid 2>/dev/null || break
+		sleep 1
+	done
+	kill $qpid 2>/dev/null
+	sleep 5
+	kill -9 $qpid 2>/dev/null
+	wait $qpid 2>/dev/null
+	rc=124
+else
+	wait $qpid
+	rc=$?
+fi
+rm -f "$mon"
 sleep 1
 kill "$reader" 2>/dev/null
 pkill -P $$ tail 2>/dev/null
 wait 2>/dev/null
-if [ -s "$log.qemu" ]; then cat "$log.qemu" >> "$log"; fi
-rm -f "$log.qemu"
+for f in "$log.qemu" "$log.diag"; do
+	if [ -s "$f" ]; then cat "$f" >> "$log"; fi
+	rm -f "$f"
+done
 [ $rc = 124 ] && echo "boot: guest killed after ${tmo}s" | tee -a "$log" >&2
 exit $rc

@@ -49,7 +49,14 @@ def parse_tap(lines):
         if block is not None:
             block.append(line)
     complete = block is not None and "vmtest: tap end" in lines
-    src = block if complete else lines
+    if complete:
+        src = block
+    else:
+        # The live lines of /init; the KTAP of the KUnit suites before
+        # them has plans ("1..N") of its own.
+        booted = next((i for i, line in enumerate(lines)
+                       if line.startswith("vmtest: booted")), 0)
+        src = lines[booted:]
     plan = None
     results = {}
     for line in src:
@@ -149,6 +156,10 @@ def main():
     if not complete:
         print(f"{label}FAILED: the guest did not finish the run")
         failed += 1
+        # What scripts/qemu-diag.py read off a guest out of time.
+        for line in lines:
+            if line.startswith("qemu-diag: ") and "=" in line.split()[1]:
+                print(f"{label}  | {line}")
 
     if args.kunit:
         ku = parse_kunit(raw, args.kunit)
