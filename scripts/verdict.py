@@ -158,7 +158,7 @@ def main():
         failed += 1
         # What scripts/qemu-diag.py read off a guest out of time.
         for line in lines:
-            if line.startswith("qemu-diag: ") and "=" in line.split()[1]:
+            if re.match(r"qemu-diag: (RIP|PC)=", line):
                 print(f"{label}  | {line}")
 
     if args.kunit:
