@@ -35,6 +35,8 @@ x86_64)
 	;;
 aarch64)
 	run aarch64/psci_test "a guest powers vCPUs on and off through PSCI calls"
-	run set_memory_region_test "memslots are added and deleted under a running guest"
+	run guest_memfd_vm_test "a guest whose code, page tables and stacks are all in one guest_memfd, loaded through the VMM's mapping, on two vCPUs"
+	run guest_memfd_private_test "a protected VM served in software (kvm.sw_protected_vm, turned on for the run): private memory from guest_memfd, KVM_EXIT_MEMORY_FAULT on mismatches, conversion in place"
+	run userfault_test "post-copy with KVM_MEM_USERFAULT: the VMM fills each page the guest faults on, shared and private"
 	;;
 esac
