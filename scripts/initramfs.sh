@@ -18,9 +18,15 @@ cp "$here/vmtest/run-tests" "$here/vmtest/demo.sh" "$here/vmtest/bench.sh" \
 	"$stage/vmtest/" 2>/dev/null || true
 [ -n "$extra" ] && [ -d "$extra" ] && cp -r "$extra" "$stage/vmtest/extra"
 
-# Every test program the build produced (ELF executables under $st).
-mapfile -t built < <(cd "$st" && find . -type f -perm -u+x ! -name '*.o' \
-	-printf '%P\n' | sort)
+# Every test program the build produced: the programs the selftests'
+# Makefile names (programs.list, written by "make selftests"), else every
+# executable under $st.
+if [ -f "$st/programs.list" ]; then
+	mapfile -t built < <(sort "$st/programs.list")
+else
+	mapfile -t built < <(cd "$st" && find . -type f -perm -u+x ! -name '*.o' \
+		-printf '%P\n' | sort)
+fi
 declare -A listed=()
 : > "$stage/vmtest/tests.list"
 : > "$stage/vmtest/excluded.list"
