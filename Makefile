@@ -18,8 +18,12 @@ T ?=
 VM_JOBS ?=
 # Seconds of the exerciser in "make test-soak".
 SOAK ?= 600
-# Extra kernel command line for the guest (vmtest.* parameters).
+# Extra kernel command line for the guest (vmtest.* parameters, or the
+# kernel's own: kvm-arm.mode=nvhe runs arm64's KVM in nVHE mode).
 VM_ARGS ?=
+# Appended to the console log's name and the verdict's label, for a run
+# that must not overwrite the lane's own log (e.g. TAG=-nvhe).
+TAG ?=
 
 ifeq ($(ARCH),arm64)
   CROSS_COMPILE ?= aarch64-linux-gnu-
@@ -56,7 +60,7 @@ INITRD   := $(B)/initramfs-$(ARCH).cpio.gz
 # Extra programs packed into the initramfs (/vmtest/extra): the benchmarks.
 EXTRA    := $(B)/extra-$(ARCH)
 LOGDIR   := $(B)/logs
-LOG      := $(LOGDIR)/test-$(ARCH)-$(LANE).log
+LOG      := $(LOGDIR)/test-$(ARCH)-$(LANE)$(TAG).log
 JOBS     ?= $(shell nproc)
 CC_WRAP  := $(if $(shell command -v ccache),ccache )
 # Paths below the checkout hash as relative ones, so that every clone of
@@ -146,7 +150,7 @@ test: kernel initramfs
 		$(OBJ)/$(KIMAGE) $(INITRD) $(LOG) test $(VM_TIMEOUT) vmtest.lane=$(LANE) \
 		$(if $(T),'vmtest.filter=$(T)') $(if $(VM_JOBS),vmtest.jobs=$(VM_JOBS)) \
 		$(VM_ARGS) || true
-	@python3 scripts/verdict.py $(LOG) --kunit $(KUNIT_PY) --label $(ARCH)-$(LANE)
+	@python3 scripts/verdict.py $(LOG) --kunit $(KUNIT_PY) --label $(ARCH)-$(LANE)$(TAG)
 
 test-kasan:
 	@$(MAKE) --no-print-directory test LANE=kasan
