@@ -131,8 +131,10 @@ selftests: headers
 		CROSS_COMPILE=$(CROSS_COMPILE) OUTPUT=$(ST) EXTRA_CFLAGS=-static \
 		KHDR_INCLUDES="-isystem $(HDR)/usr/include" -j$(JOBS)
 	@$(MAKE) -s --no-print-directory -C $(TREE)/tools/testing/selftests/kvm \
-		ARCH=$(ARCH) OUTPUT=$(ST) -f Makefile -f $(CURDIR)/scripts/print-progs.mk \
-		print-progs > $(ST)/programs.list
+		ARCH=$(ARCH) CROSS_COMPILE=$(CROSS_COMPILE) OUTPUT=$(ST) \
+		-f Makefile -f $(CURDIR)/scripts/print-progs.mk \
+		print-progs > $(ST)/programs.list.tmp
+	@mv $(ST)/programs.list.tmp $(ST)/programs.list
 
 # The benchmarks are x86_64 programs (their guest is x86 code); "make test"
 # builds them too, so that they cannot rot.

@@ -75,9 +75,12 @@ cut -d' ' -f1 "$stage/vmtest/tests.list" | cut -d@ -f1 | sort -u | while read -r
 	$strip -o "$stage/vmtest/tests/$name" "$src"
 done
 
+# A file of its own, renamed into place: two packings at once (a lane's
+# guest and the next lane's build, in .ci/run) never mix their output.
+tmp=$(mktemp "$out.XXXXXX")
 (cd "$stage" && find . | sort | cpio --quiet -o -H newc --owner=0:0) |
-	gzip -1 > "$out.tmp"
-mv "$out.tmp" "$out"
+	gzip -1 > "$tmp"
+mv "$tmp" "$out"
 echo "initramfs: $out: $(grep -vc @ "$stage/vmtest/tests.list") tests," \
 	"$(wc -l < "$stage/vmtest/excluded.list") excluded," \
 	"$(du -h "$out" | cut -f1)"
